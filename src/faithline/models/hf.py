@@ -1,0 +1,334 @@
+"""Local transformers back-end: ``hf:<dir or hub id>[@dtype]`` and ``gguf:<file>[@dtype]``.
+
+Generation is batched (left padding, length-sorted batches), supports n samples, temperature /
+top-p, stop strings, assistant prefill and per-token logprobs; ``score`` gives the log-probability
+of given continuations; ``activations`` and ``capture`` read outputs of named modules
+(``model.layers.3.mlp``) with plain forward hooks.
+
+GGUF files are de-quantised into a plain model: a GGUF-loaded model keeps a
+``quantization_config`` marker that blocks training, saving and hooking, so we rebuild a plain
+``*ForCausalLM`` from its state dict. Hub ids work for users with network; tests use local files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import platform
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from faithline.errors import BadInputError, MissingDependencyError
+from faithline.models.base import Capability, check_params
+from faithline.types import GenParams, Generation, Prompt
+
+if TYPE_CHECKING:
+    import torch
+
+DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+CAPABILITIES = frozenset(Capability)
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+        import transformers
+    except ImportError as e:
+        raise MissingDependencyError(e.name or "torch", "hf", "local models (hf:, gguf:)") from None
+    transformers.logging.set_verbosity_error()
+    return torch
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX512-BF16 / AMX on x86, BF16 on Arm)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.machine() == "arm64"  # Apple silicon
+    return any(f in flags for f in ("avx512_bf16", "amx_bf16", " bf16"))
+
+
+def pick_dtype(option: str | None, cuda: bool) -> str:
+    """'bfloat16' / 'float16' / 'float32' from a spec option, $FAITHLINE_DTYPE, or the hardware."""
+    choice = option or os.environ.get("FAITHLINE_DTYPE") or "auto"
+    if choice == "auto":
+        return "bfloat16" if cuda or cpu_has_bf16() else "float32"
+    if choice not in DTYPES:
+        raise BadInputError(f"unknown dtype option '@{choice}'; use one of auto, bf16, fp16, fp32")
+    return DTYPES[choice]
+
+
+def split_option(rest: str) -> tuple[str, str | None]:
+    """'path@bf16' -> ('path', 'bf16'); a trailing '@x' is an option only if x is a dtype."""
+    head, at, tail = rest.rpartition("@")
+    if at and (tail in DTYPES or tail == "auto"):
+        return head, tail
+    return rest, None
+
+
+class HFModel:
+    """A transformers causal LM with its tokenizer, behind the ``Model`` protocol."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, model: Any, tokenizer: Any, spec: str, source: dict[str, Any],
+                 batch_size: int = 8) -> None:
+        torch = _import_torch()
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.source = source
+        self.batch_size = batch_size
+        self.device = next(model.parameters()).device
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self._eos_ids = self._eos_token_ids()
+        self._torch = torch
+
+    # ----- prompts ---------------------------------------------------------------------------
+    def render(self, prompt: Prompt) -> str:
+        """The exact text fed to the model: chat template, generation prompt, then prefill."""
+        messages = [m.to_dict() for m in prompt.messages]
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        else:
+            text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages)
+            text += "Assistant: "
+        return str(text) + prompt.prefill
+
+    def _eos_token_ids(self) -> set[int]:
+        ids = set()
+        for source in (self.model.generation_config, self.tokenizer):
+            eos = getattr(source, "eos_token_id", None)
+            if isinstance(eos, int):
+                ids.add(eos)
+            elif isinstance(eos, list):
+                ids.update(eos)
+        return ids
+
+    def _encode(self, texts: Sequence[str], side: str = "left") -> Any:
+        self.tokenizer.padding_side = side
+        return self.tokenizer(
+            list(texts), return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(self.device)
+
+    # ----- generation ------------------------------------------------------------------------
+    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[list[Generation]]:
+        check_params(self, params)
+        texts = [self.render(p) for p in prompts]
+        results: list[list[Generation]] = [[] for _ in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            outs = self.generate_texts([texts[i] for i in idx], params)
+            for j, i in enumerate(idx):
+                results[i] = outs[j]
+        return results
+
+    def generation_kwargs(self, params: GenParams) -> dict[str, Any]:
+        """Arguments for ``model.generate`` (the raw-transformers equivalent of ``params``)."""
+        sample = params.temperature > 0
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_new_tokens,
+            "do_sample": sample,
+            "num_return_sequences": params.n,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "temperature": params.temperature if sample else None,
+            "top_p": params.top_p if sample else None,
+            "top_k": None,
+        }
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        if params.logprobs:
+            kwargs.update(return_dict_in_generate=True, output_logits=True)
+        if self.device.type == "cuda":
+            kwargs["cache_implementation"] = "static"
+        return kwargs
+
+    def generate_texts(self, texts: Sequence[str], params: GenParams) -> list[list[Generation]]:
+        """Generate for already-rendered prompt texts (one batch)."""
+        torch = self._torch
+        enc = self._encode(texts)
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        with torch.inference_mode():
+            out = self.model.generate(**enc, **self.generation_kwargs(params))
+        sequences = out.sequences if params.logprobs else out
+        new = sequences[:, enc["input_ids"].shape[1] :].tolist()
+        logps = None
+        if params.logprobs:
+            logits = torch.stack(out.logits, dim=1).float()  # [batch*n, steps, vocab]
+            logps = torch.log_softmax(logits, dim=-1)
+        gens: list[list[Generation]] = [[] for _ in texts]
+        for row, ids in enumerate(new):
+            gens[row // params.n].append(self._finish(ids, params, logps, row))
+        return gens
+
+    def _finish(self, ids: list[int], params: GenParams, logps: Any, row: int) -> Generation:
+        ended = False
+        for k, tok in enumerate(ids):
+            if tok in self._eos_ids:
+                ids, ended = ids[:k], True
+                break
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        for stop in params.stop:
+            cut = text.find(stop)
+            if cut >= 0:
+                text, ended = text[:cut], True
+        tokens = lps = None
+        if logps is not None:
+            tokens = tuple(self.tokenizer.convert_ids_to_tokens(ids))
+            lps = tuple(float(logps[row, k, t]) for k, t in enumerate(ids))
+        return Generation(text=text, finish_reason="stop" if ended else "length",
+                          tokens=tokens, logprobs=lps)
+
+    # ----- scoring ---------------------------------------------------------------------------
+    def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+        """Sum of token log-probabilities of each continuation after the rendered prompt."""
+        if not continuations:
+            return []
+        torch = self._torch
+        prefix = self.tokenizer(self.render(prompt), add_special_tokens=False)["input_ids"]
+        conts = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
+        if any(not c for c in conts):
+            raise BadInputError("score: every continuation must be non-empty")
+        width = len(prefix) + max(len(c) for c in conts)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(conts), width), pad, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, c in enumerate(conts):
+            row = prefix + c
+            ids[i, : len(row)] = torch.tensor(row)
+            mask[i, : len(row)] = 1
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids.to(self.device),
+                                attention_mask=mask.to(self.device)).logits.float()
+        logp = torch.log_softmax(logits[:, :-1], dim=-1)
+        scores = []
+        for i, c in enumerate(conts):
+            pos = torch.arange(len(prefix) - 1, len(prefix) - 1 + len(c))
+            scores.append(float(logp[i, pos, torch.tensor(c)].sum()))
+        return scores
+
+    # ----- activations -----------------------------------------------------------------------
+    def module(self, path: str) -> Any:
+        """The submodule at ``path`` (e.g. ``model.layers.3``); a clear error if unknown."""
+        modules = dict(self.model.named_modules())
+        if path not in modules:
+            close = difflib.get_close_matches(path, modules, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise BadInputError(f"model '{self.spec}' has no module '{path}'{hint}")
+        return modules[path]
+
+    @contextlib.contextmanager
+    def capture(self, paths: Sequence[str]) -> Iterator[dict[str, list[torch.Tensor]]]:
+        """Record the output of each module in ``paths`` on every forward pass inside the block.
+
+        Yields ``{path: [tensor per forward pass]}``; tensors are detached, on CPU.
+        """
+        store: dict[str, list[Any]] = {p: [] for p in paths}
+        handles = []
+
+        def hook_for(path: str) -> Any:
+            def hook(_module: Any, _inputs: Any, output: Any) -> None:
+                tensor = output[0] if isinstance(output, tuple) else output
+                store[path].append(tensor.detach().to("cpu"))
+
+            return hook
+
+        try:
+            for p in paths:
+                handles.append(self.module(p).register_forward_hook(hook_for(p)))
+            yield store
+        finally:
+            for h in handles:
+                h.remove()
+
+    def activations(self, prompts: Sequence[Prompt | str],
+                    paths: Sequence[str]) -> list[dict[str, torch.Tensor]]:
+        """One forward pass per prompt; for each, ``{path: Float[Tensor, "seq d"]}``.
+
+        A ``str`` is used as raw text; a ``Prompt`` is rendered with the chat template first.
+        """
+        torch = self._torch
+        results = []
+        for p in prompts:
+            text = p if isinstance(p, str) else self.render(p)
+            enc = self._encode([text])
+            with self.capture(paths) as store, torch.inference_mode():
+                self.model(**enc)
+            results.append({k: v[0][0] for k, v in store.items()})
+        return results
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "backend": "hf",
+            "class": type(self.model).__name__,
+            "dtype": str(next(self.model.parameters()).dtype).removeprefix("torch."),
+            "device": str(self.device),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            **self.source,
+        }
+
+
+def _device() -> str:
+    torch = _import_torch()
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_hf(rest: str, spec: str) -> HFModel:
+    """``hf:<local dir or hub id>[@dtype]``. A local path that does not exist is an error."""
+    name, option = split_option(rest)
+    torch = _import_torch()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    looks_local = name.startswith((".", "/", "~")) or os.path.exists(name)
+    if looks_local and not os.path.isdir(os.path.expanduser(name)):
+        raise BadInputError(f"hf model directory '{name}' does not exist")
+    path = os.path.expanduser(name)
+    device = _device()
+    dtype = pick_dtype(option, device == "cuda")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    except OSError as e:
+        raise BadInputError(f"cannot load hf model '{name}': {str(e).splitlines()[0]}") from None
+    return HFModel(model.to(device), tokenizer, spec, {"source": path})
+
+
+def dequantize_gguf(path: str, dtype: str) -> tuple[Any, Any]:
+    """Load a GGUF file into a plain (trainable, saveable, hookable) model and its tokenizer."""
+    torch = _import_torch()
+    try:
+        import gguf  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError("gguf", "hf", "gguf: models") from None
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, file = os.path.dirname(os.path.abspath(path)), os.path.basename(path)
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=file)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = type(loaded)(config)
+    plain.load_state_dict(loaded.state_dict())
+    if getattr(config, "tie_word_embeddings", False):
+        plain.tie_weights()
+    return plain.to(getattr(torch, dtype)), tokenizer
+
+
+def load_gguf(rest: str, spec: str) -> HFModel:
+    """``gguf:<file.gguf>[@dtype]``: transformers ``gguf_file=``, de-quantised."""
+    name, option = split_option(rest)
+    path = os.path.expanduser(name)
+    if not os.path.isfile(path):
+        raise BadInputError(f"gguf file '{name}' does not exist")
+    device = _device()
+    model, tokenizer = dequantize_gguf(path, pick_dtype(option, device == "cuda"))
+    return HFModel(model.to(device), tokenizer, spec, {"source": os.path.abspath(path)})
