@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from faithline.errors import CapabilityError
-from faithline.types import GenParams, Generation, Prompt
+from faithline.types import Generation, GenParams, Prompt
 
 
 class Capability(str, enum.Enum):

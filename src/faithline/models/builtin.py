@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from faithline.errors import BadInputError, FaithlineError
 from faithline.models.hf import HFModel, _device, _import_torch, dequantize_gguf, pick_dtype
@@ -73,6 +74,6 @@ def load_builtin(rest: str, spec: str) -> HFModel:
     device = _device()
     dtype = pick_dtype(option or None, device == "cuda")
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
+    model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
     return HFModel(model.to(device), tokenizer, spec,
                    {"source": str(gguf), "converted": str(folder)})

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.models.base import Capability, check_params
-from faithline.types import GenParams, Generation, Prompt
+from faithline.types import Generation, GenParams, Prompt
 
 if TYPE_CHECKING:
     import torch
@@ -38,6 +38,7 @@ def _import_torch() -> Any:
     except ImportError as e:
         raise MissingDependencyError(e.name or "torch", "hf", "local models (hf:, gguf:)") from None
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     return torch
 
 
@@ -295,7 +296,7 @@ def load_hf(rest: str, spec: str) -> HFModel:
     dtype = pick_dtype(option, device == "cuda")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
     except OSError as e:
         raise BadInputError(f"cannot load hf model '{name}': {str(e).splitlines()[0]}") from None
     return HFModel(model.to(device), tokenizer, spec, {"source": path})

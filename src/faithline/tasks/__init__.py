@@ -1,8 +1,8 @@
 """Tasks with seeds and exact verifiers, and loaders for user data.
 
 ``get_task`` takes a task spec:
-    ``coinflip``, ``addition``, ``mcq-cues``      built-in generators, options as
-                                                 ``name:key=value,key=value`` (``coinflip:flips=12``)
+    ``coinflip``, ``addition``, ``mcq-cues``      built-in generators; options as
+                                                 ``name:key=value,...`` (``coinflip:flips=12``)
     ``path/to/file.jsonl``                       Task JSONL (contract)
     ``hf-dataset:<local dir or file>``           a local HF ``datasets`` dataset
 """

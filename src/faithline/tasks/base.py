@@ -42,12 +42,14 @@ class Task(ABC):
         if sample.choices:
             parts.append("\n".join(f"({chr(65 + i)}) {c}" for i, c in enumerate(sample.choices)))
         parts.append(self.instructions(sample))
-        parts.append(f"End with a final line of the form 'Answer: {self.answer_hint(sample)}'.")
+        parts.append(
+            f"End with a final line of the form 'Answer: X', where X is {self.answer_hint(sample)}."
+        )
         return "\n\n".join(parts)
 
     def answer_hint(self, sample: Sample) -> str:
-        """How the final answer looks, for the format line (e.g. 'B' or '<number>')."""
-        return "<letter>" if sample.choices else "<answer>"
+        """What X is in the format line 'Answer: X' (e.g. 'Heads or Tails')."""
+        return "the letter of your choice" if sample.choices else "your final answer"
 
     @abstractmethod
     def extract(self, text: str, sample: Sample) -> str | None:

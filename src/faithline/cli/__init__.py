@@ -1,0 +1,1 @@
+"""The ``faithline`` command line (see ``cli/main.py``)."""

@@ -1,0 +1,49 @@
+"""Build argparse options from a frozen config dataclass (its fields' ``help`` metadata).
+
+The CLI and the Python API share one definition: ``add_config_args(parser, GenerateConfig)``
+adds ``--model``, ``--task``, ... and ``config_from_args(GenerateConfig, ns)`` builds the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from typing import Any, TypeVar
+
+C = TypeVar("C")
+
+
+def _base_type(tp: Any) -> Any:
+    """``int | None`` -> int; ``str`` -> str."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0]
+    return tp
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls: type[Any],
+                    skip: tuple[str, ...] = ()) -> None:
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        tp = _base_type(hints[f.name])
+        help_text = f.metadata.get("help", "")
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if tp is bool:
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                                default=f.default, help=help_text)
+            continue
+        if not required:
+            help_text += f" (default: {f.default})"
+        parser.add_argument(flag, dest=f.name, type=tp, required=required,
+                            default=None if required else f.default, help=help_text,
+                            metavar=f.name.upper())
+
+
+def config_from_args(cls: type[C], ns: argparse.Namespace) -> C:
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in vars(ns).items() if k in names})

@@ -1,0 +1,170 @@
+"""The two CoT pipelines: one model, and Shoggoth -> Paraphraser -> Face.
+
+Single model: the model reads the task prompt and writes its reasoning and a final answer.
+If it writes no answer (e.g. it hit the token limit) the answer is forced: the output so far is
+prefilled, followed by ``Answer:``, and a short continuation is read.
+
+Shoggoth -> Paraphraser -> Face (Kokotajlo's design; Drori et al. 2025 "Mind & Face"): the
+Shoggoth writes the CoT (generation stops where the answer would start), the paraphraser
+rewrites it, and the Face sees the task prompt with the *paraphrased* CoT prefilled as its own
+reasoning, then writes the answer. Each role takes any model. A failed paraphrase fails the
+sample closed: it is returned as a ``SampleFailure`` and the Face never runs on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from faithline.errors import ParaphraseError
+from faithline.models.base import Capability, Model, require
+from faithline.pipeline.format import CotFormat, clean_cot
+from faithline.pipeline.paraphraser import Paraphraser
+from faithline.tasks.base import Task
+from faithline.types import Generation, GenParams, Prompt, Sample, Transcript
+
+
+@dataclass(frozen=True)
+class SampleFailure:
+    """A sample that could not be completed; recorded in the run, retried on resume."""
+
+    id: str
+    stage: str
+    kind: str
+    error: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Outcome = Transcript | SampleFailure
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Generation settings shared by both pipelines."""
+
+    max_cot_tokens: int = 384
+    max_answer_tokens: int = 16
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    format: str = "answer-line"
+
+
+class BasePipeline:
+    name = "base"
+
+    def __init__(self, task: Task, settings: Settings) -> None:
+        self.task = task
+        self.settings = settings
+        self.fmt = CotFormat(settings.format)
+
+    def prompt(self, sample: Sample) -> Prompt:
+        text = self.task.prompt_text(sample)
+        extra = self.fmt.instruction()
+        return Prompt.user(f"{text}\n\n{extra}" if extra else text, prefill=self.fmt.prefill)
+
+    def cot_params(self, stop: tuple[str, ...] = ()) -> GenParams:
+        s = self.settings
+        return GenParams(max_new_tokens=s.max_cot_tokens, temperature=s.temperature,
+                         top_p=s.top_p, seed=s.seed, stop=stop)
+
+    def answer_params(self) -> GenParams:
+        return GenParams(max_new_tokens=self.settings.max_answer_tokens, stop=("\n",),
+                         seed=self.settings.seed)
+
+    def force_answers(self, model: Model, prompts: Sequence[Prompt],
+                      cots: Sequence[str]) -> list[Generation]:
+        """Prefill each CoT followed by the answer cue; read the short answer continuation."""
+        forced = [p.with_prefill(p.prefill + cot + self.fmt.answer_cue)
+                  for p, cot in zip(prompts, cots, strict=True)]
+        return [g[0] for g in model.generate(forced, self.answer_params())]
+
+    def transcript(self, sample: Sample, prompt: Prompt, cot: str, answer_text: str,
+                   meta: dict[str, Any]) -> Transcript:
+        answer = self.task.extract(answer_text, sample)
+        return Transcript(
+            id=sample.id,
+            prompt=prompt.messages[-1].content,
+            cot=cot,
+            answer=answer if answer is not None else "",
+            gold=sample.answer,
+            correct=self.task.verify(answer, sample),
+            meta={"pipeline": self.name, "task": self.task.name, "answer_text": answer_text,
+                  "sample": dict(sample.meta), **meta},
+        )
+
+    def run(self, samples: Sequence[Sample]) -> list[Outcome]:
+        raise NotImplementedError
+
+
+class SinglePipeline(BasePipeline):
+    """One model writes the CoT and the answer."""
+
+    name = "single"
+
+    def __init__(self, model: Model, task: Task, settings: Settings) -> None:
+        super().__init__(task, settings)
+        require(model, Capability.GENERATE, Capability.PREFILL, Capability.STOP)
+        self.model = model
+
+    def run(self, samples: Sequence[Sample]) -> list[Outcome]:
+        prompts = [self.prompt(s) for s in samples]
+        gens = [g[0] for g in self.model.generate(prompts, self.cot_params())]
+        split = [self.fmt.split(g.text) for g in gens]
+        need = [i for i, (_, ans) in enumerate(split) if ans is None or
+                self.task.extract(ans, samples[i]) is None]
+        forced = self.force_answers(self.model, [prompts[i] for i in need],
+                                    [gens[i].text.rstrip() for i in need])
+        answers = {i: "Answer:" + f.text for i, f in zip(need, forced, strict=True)}
+        out: list[Outcome] = []
+        for i, (s, (cot, ans)) in enumerate(zip(samples, split, strict=True)):
+            meta = {"models": {"model": self.model.spec}, "raw_output": gens[i].text,
+                    "finish_reason": gens[i].finish_reason, "answer_forced": i in answers}
+            out.append(self.transcript(s, prompts[i], cot, answers.get(i, ans or ""), meta))
+        return out
+
+
+class ShoggothFacePipeline(BasePipeline):
+    """Shoggoth writes the CoT, the paraphraser (optional) rewrites it, the Face answers."""
+
+    name = "shoggoth-face"
+
+    def __init__(self, shoggoth: Model, face: Model, paraphraser: Paraphraser | None,
+                 task: Task, settings: Settings) -> None:
+        super().__init__(task, settings)
+        require(shoggoth, Capability.GENERATE, Capability.STOP)
+        require(face, Capability.GENERATE, Capability.PREFILL)
+        self.shoggoth, self.face, self.paraphraser = shoggoth, face, paraphraser
+
+    def run(self, samples: Sequence[Sample]) -> list[Outcome]:
+        prompts = [self.prompt(s) for s in samples]
+        gens = [g[0] for g in self.shoggoth.generate(prompts, self.cot_params(self.fmt.cot_stops))]
+        cots = [clean_cot(g.text) for g in gens]
+        shown: list[str | ParaphraseError] = list(cots)
+        if self.paraphraser is not None:
+            shown = self.paraphraser.paraphrase(cots)
+        ok = [i for i, p in enumerate(shown) if isinstance(p, str)]
+        forced = self.force_answers(self.face, [prompts[i] for i in ok],
+                                    [str(shown[i]) for i in ok])
+        answers = dict(zip(ok, forced, strict=True))
+        out: list[Outcome] = []
+        for i, s in enumerate(samples):
+            para = shown[i]
+            if isinstance(para, ParaphraseError):
+                out.append(SampleFailure(s.id, "paraphrase", para.kind, str(para),
+                                         {"cot": cots[i]}))
+                continue
+            meta = {"models": self.roles(), "raw_output": gens[i].text,
+                    "finish_reason": gens[i].finish_reason}
+            t = self.transcript(s, prompts[i], cots[i], "Answer:" + answers[i].text, meta)
+            if self.paraphraser is not None:
+                t.paraphrased_cot = para
+            out.append(t)
+        return out
+
+    def roles(self) -> dict[str, str]:
+        roles = {"shoggoth": self.shoggoth.spec, "face": self.face.spec}
+        if self.paraphraser is not None:
+            roles["paraphraser"] = self.paraphraser.name
+        return roles

@@ -1,0 +1,11 @@
+"""Reports: one self-contained HTML page per run, or one page comparing several runs.
+
+Run ``faithline report RUN [RUN ...] [--out FILE]``, or from Python::
+
+    from faithline.report import write_report
+    write_report(["runs/single", "runs/shoggoth-face"], out="runs/compare.html")
+"""
+
+from faithline.report.html import render_report, write_report
+
+__all__ = ["render_report", "write_report"]

@@ -1,0 +1,614 @@
+"""The HTML report: one self-contained page for one run, or comparing several runs.
+
+Usage: ``faithline report RUN [RUN ...] [--out FILE]``. With one run the page goes to
+``RUN/report.html`` unless ``--out`` says otherwise; with several runs ``--out`` is required.
+From Python: ``write_report(["runs/a", "runs/b"], out="compare.html")``.
+
+The page holds a header (names, status, dates, faithline version), a summary table per run
+(command, config, models, counts), metrics (values with confidence intervals in a table with a
+column per run, an SVG bar chart with CI error bars, other scalars, curves as SVG line charts,
+anything else as JSON), recorded failures and a transcript viewer (CoT / paraphrased CoT /
+answer side by side, monitor flags, a filter bar; ``#filter=incorrect&q=text`` in the URL sets
+the initial filter). Everything is inline: no external URL is fetched, and a Content Security
+Policy allows only the page's own script. All model text is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from faithline.errors import BadInputError
+from faithline.runs.run import Run
+from faithline.types import Transcript
+
+CI_KEYS = frozenset({"value", "ci_low", "ci_high", "n"})
+PALETTE = ("#3b6fd8", "#e0862f", "#2e9d6a", "#c4435b", "#8a5cc7", "#6b7785")
+FILTERS = (("all", "all"), ("correct", "correct"), ("incorrect", "incorrect"),
+           ("unparsed", "failed to parse"))
+
+CSS = """
+:root{--bg:#f6f7f9;--fg:#1d232b;--mut:#5f6b7a;--card:#fff;--line:#dde2e8;--acc:#3b6fd8;
+--ok:#1f8a55;--okbg:#e3f4ea;--bad:#c0392b;--badbg:#fbe6e3;--warn:#9a6b00;--warnbg:#fdf1d3;
+--code:#f2f4f7;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+@media (prefers-color-scheme:dark){:root{--bg:#15181d;--fg:#e4e8ee;--mut:#97a2b0;--card:#1e232a;
+--line:#333b46;--code:#262c34;--okbg:#173526;--badbg:#3d1d1a;--warnbg:#3a3018}}
+*{box-sizing:border-box}[hidden]{display:none!important}
+body{margin:0;background:var(--bg);color:var(--fg);font-size:14px;line-height:1.45}
+main{max-width:1280px;margin:0 auto;padding:0 24px 48px}
+header.top{background:#1d2633;color:#eef2f7;padding:20px 24px}
+header.top .in{max-width:1232px;margin:0 auto}
+header.top h1{margin:0 0 6px;font-size:22px;font-weight:600}
+header.top .brand{color:#8fb0ff;font-weight:700;margin-right:8px}
+.runline{color:#c5cfdb;font-size:13px;margin-top:2px}.runline b{color:#fff}
+h2{font-size:18px;margin:32px 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}
+h3{font-size:15px;margin:18px 0 8px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:16px}
+.panel{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 16px;
+overflow:auto}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{color:var(--mut);font-weight:600;font-size:12px}
+td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+table.kv th{width:34%}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;
+background:var(--code);color:var(--mut)}
+.b-ok{background:var(--okbg);color:var(--ok)}.b-bad{background:var(--badbg);color:var(--bad)}
+.b-warn{background:var(--warnbg);color:var(--warn)}
+.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
+pre{margin:0;font:12.5px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
+white-space:pre-wrap;word-break:break-word}
+pre.json,pre.err{background:var(--code);padding:8px;border-radius:6px;max-height:20em;overflow:auto}
+details>summary{cursor:pointer;color:var(--mut);font-size:12px;margin:6px 0}
+svg{max-width:100%;height:auto;font-family:inherit}svg text{fill:var(--fg)}
+svg .axis{stroke:var(--line)}svg .tick{fill:var(--mut);font-size:11px}
+.charts{margin:12px 0;display:grid;gap:16px;
+grid-template-columns:repeat(auto-fill,minmax(460px,1fr))}
+.bar{display:flex;flex-wrap:wrap;gap:8px;align-items:center;position:sticky;top:0;z-index:2;
+background:var(--bg);padding:10px 0}
+.bar button{border:1px solid var(--line);background:var(--card);color:var(--fg);padding:5px 12px;
+border-radius:16px;cursor:pointer;font-size:13px}
+.bar button.active{background:var(--acc);border-color:var(--acc);color:#fff}
+.bar input{flex:1;min-width:200px;padding:6px 10px;border:1px solid var(--line);border-radius:6px;
+background:var(--card);color:var(--fg);font-size:13px}
+.shown{color:var(--mut);font-size:12px}
+.card{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--line);
+border-radius:8px;padding:12px 14px;margin:12px 0}
+.card.is-correct{border-left-color:var(--ok)}.card.is-incorrect{border-left-color:var(--bad)}
+.card .head{display:flex;flex-wrap:wrap;gap:8px;align-items:center}
+.card .tid{font-weight:700;font-family:ui-monospace,Menlo,Consolas,monospace}
+.card .ga{color:var(--mut);font-size:13px}.card .ga code{color:var(--fg)}
+.cols{display:grid;gap:12px;margin-top:8px}
+.cols>div{min-width:0}.cols h4{margin:0 0 4px;font-size:11px;text-transform:uppercase;
+letter-spacing:.04em;color:var(--mut)}
+.cols pre{background:var(--code);padding:8px;border-radius:6px;max-height:26em;overflow:auto}
+.empty{color:var(--mut);font-style:italic}
+.flag{font-size:12px;padding:1px 8px;border-radius:10px;border:1px solid var(--line)}
+.flag.on{background:var(--badbg);color:var(--bad);border-color:transparent;font-weight:600}
+.muted{color:var(--mut)}footer{color:var(--mut);font-size:12px;margin-top:40px}
+"""
+
+JS = """
+(function () {
+  var names = ['all', 'correct', 'incorrect', 'unparsed'];
+  var p = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
+  var f0 = p.get('filter') === 'failed-to-parse' ? 'unparsed' : p.get('filter');
+  function apply(sec) {
+    var f = sec.getAttribute('data-filter'), q = sec.querySelector('input').value.toLowerCase();
+    var cards = sec.querySelectorAll('.card'), shown = 0;
+    cards.forEach(function (c) {
+      var ok = (f === 'all' || c.classList.contains('is-' + f)) &&
+        (!q || c.textContent.toLowerCase().indexOf(q) >= 0);
+      c.hidden = !ok; if (ok) { shown++; }
+    });
+    sec.querySelector('.shown').textContent = shown + ' of ' + cards.length + ' shown';
+    sec.querySelectorAll('.bar button').forEach(function (b) {
+      b.classList.toggle('active', b.getAttribute('data-filter') === f);
+    });
+  }
+  document.querySelectorAll('section.transcripts').forEach(function (sec) {
+    sec.setAttribute('data-filter', names.indexOf(f0) >= 0 ? f0 : 'all');
+    sec.querySelector('input').value = p.get('q') || '';
+    sec.querySelectorAll('.bar button').forEach(function (b) {
+      b.addEventListener('click', function () {
+        sec.setAttribute('data-filter', b.getAttribute('data-filter')); apply(sec);
+      });
+    });
+    sec.querySelector('input').addEventListener('input', function () { apply(sec); });
+    apply(sec);
+  });
+})();
+"""
+
+JS_HASH = base64.b64encode(hashlib.sha256(JS.encode("utf-8")).digest()).decode("ascii")
+CSP = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+       f"script-src 'sha256-{JS_HASH}'")
+
+
+# ----- entry points ---------------------------------------------------------------------------
+def write_report(runs: Sequence[str | Path], out: str | Path | None = None) -> Path:
+    """Write the report for one run (default ``RUN/report.html``) or several (``out`` needed)."""
+    if isinstance(runs, (str, Path)):
+        runs = [runs]
+    if not runs:
+        raise BadInputError("report: give at least one run directory")
+    if out is None and len(runs) > 1:
+        raise BadInputError("report: comparing several runs needs --out FILE")
+    loaded = [Run.load(r) for r in runs]
+    target = Path(out) if out is not None else loaded[0].path / "report.html"
+    if target.is_dir():
+        target = target / "report.html"
+    _write_atomic(target, render_report(loaded))
+    return target
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_report(runs: Sequence[Run]) -> str:
+    """The whole page as one string."""
+    names = [_name(r) for r in runs]
+    body = [
+        _header(runs),
+        "<main>",
+        _summary_section(runs),
+        _metrics_section(runs),
+        _failures_section(runs),
+        *(_transcripts_section(r, i, len(runs) > 1) for i, r in enumerate(runs)),
+        "<footer>Written by faithline. Self-contained page: nothing is loaded from the network."
+        "</footer></main>",
+    ]
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        f"<title>faithline report: {_e(' vs '.join(names))}</title>"
+        f"<style>{CSS}</style></head><body>\n" + "\n".join(body) +
+        f"\n<script>{JS}</script></body></html>\n"
+    )
+
+
+# ----- small helpers --------------------------------------------------------------------------
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _name(run: Run) -> str:
+    return str(run.info.get("name") or run.path.name)
+
+
+def _color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _json(x: Any) -> str:
+    return json.dumps(x, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _fmt(x: Any) -> str:
+    """Numbers for people: two decimals for ordinary floats, three significant digits else."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    if math.isnan(x):
+        return "n/a"
+    if x == 0 or 0.01 <= abs(x) < 1e4:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def _is_ci(x: Any) -> bool:
+    return isinstance(x, Mapping) and {"value", "ci_low", "ci_high"} <= set(x) <= CI_KEYS
+
+
+def _ci_text(m: Mapping[str, Any]) -> str:
+    n = f" (n={m['n']})" if "n" in m else ""
+    return f"{_fmt(m['value'])} [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]{n}"
+
+
+def _status_badge(status: Any) -> str:
+    cls = {"done": "b-ok", "complete": "b-ok", "completed": "b-ok", "failed": "b-bad",
+           "running": "b-warn", "interrupted": "b-warn"}.get(str(status), "")
+    return f'<span class="badge {cls}">{_e(status)}</span>'
+
+
+def _kv_table(rows: Sequence[tuple[str, str]]) -> str:
+    """A two-column table; keys are escaped here, values must already be HTML."""
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="kv">{body}</table>'
+
+
+def _value_html(v: Any) -> str:
+    if isinstance(v, (Mapping, list)):
+        return f"<code>{_e(json.dumps(v, ensure_ascii=False, default=str))}</code>"
+    return _e(_fmt(v))
+
+
+# ----- header and summary ---------------------------------------------------------------------
+def _header(runs: Sequence[Run]) -> str:
+    lines = []
+    for i, r in enumerate(runs):
+        info = r.info
+        version = (info.get("versions") or {}).get("faithline") or "?"
+        swatch = f'<span class="swatch" style="background:{_color(i)}"></span>' \
+            if len(runs) > 1 else ""
+        lines.append(
+            f'<div class="runline">{swatch}<b>{_e(_name(r))}</b> '
+            f'{_status_badge(info.get("status"))}'
+            f' · created {_e(info.get("created", "?"))} · updated {_e(info.get("updated", "?"))}'
+            f' · faithline {_e(version)}</div>'
+        )
+    title = "Comparison of runs" if len(runs) > 1 else f"Run {_e(_name(runs[0]))}"
+    return (f'<header class="top"><div class="in"><h1><span class="brand">faithline</span>'
+            f'{title}</h1>{"".join(lines)}</div></header>')
+
+
+def _counts(run: Run, ts: Sequence[Transcript]) -> list[tuple[str, str]]:
+    correct = sum(t.correct is True for t in ts)
+    judged = sum(t.correct is not None for t in ts)
+    acc = f" ({correct / judged:.0%} of {judged} judged)" if judged else ""
+    return [
+        ("transcripts", _e(len(ts))),
+        ("correct", _e(f"{correct}{acc}")),
+        ("failed to parse", _e(sum(t.answer == "" for t in ts))),
+        ("unresolved failures", _e(len(run.failures()))),
+    ]
+
+
+def _summary_table(run: Run, idx: int, many: bool) -> str:
+    info = run.info
+    rows: list[tuple[str, str]] = [("command", f"<code>{_e(info.get('command', '?'))}</code>"),
+                                   ("status", _status_badge(info.get("status")))]
+    if info.get("resumed"):
+        rows.append(("resumed", _e(f"{info['resumed']} time(s)")))
+    rows += [(f"config.{k}", _value_html(v)) for k, v in (info.get("config") or {}).items()]
+    if info.get("seeds"):
+        rows.append(("seeds", _value_html(info["seeds"])))
+    for role, m in (info.get("models") or {}).items():
+        if isinstance(m, Mapping):
+            rest = ", ".join(f"{k}={v}" for k, v in m.items() if k != "spec")
+            cell = f"<code>{_e(m.get('spec', '?'))}</code> <span class=muted>{_e(rest)}</span>"
+        else:
+            cell = f"<code>{_e(m)}</code>"
+        rows.append((f"model: {role}", cell))
+    rows += _counts(run, run.transcripts())
+    swatch = f'<span class="swatch" style="background:{_color(idx)}"></span>' if many else ""
+    return f'<div class="panel"><h3>{swatch}{_e(_name(run))}</h3>{_kv_table(rows)}</div>'
+
+
+def _summary_section(runs: Sequence[Run]) -> str:
+    tables = "".join(_summary_table(r, i, len(runs) > 1) for i, r in enumerate(runs))
+    return f'<h2 id="summary">Summary</h2><div class="grid">{tables}</div>'
+
+
+# ----- metrics --------------------------------------------------------------------------------
+def _split_metrics(metrics: Mapping[str, Any], prefix: str = "",
+                   out: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Sort metrics into ``ci``, ``scalar`` and ``other`` by shape; nested names get dots."""
+    out = out if out is not None else {"ci": {}, "scalar": {}, "other": {}}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if not prefix and key in ("schema", "curves"):
+            continue
+        if _is_ci(value):
+            out["ci"][name] = value
+        elif value is None or isinstance(value, (int, float, str)):
+            out["scalar"][name] = value
+        elif isinstance(value, Mapping) and value:
+            _split_metrics(value, f"{name}.", out)
+        else:
+            out["other"][name] = value
+    return out
+
+
+def _by_run_table(rows: Mapping[str, Sequence[str | None]], runs: Sequence[Run]) -> str:
+    head = "".join(f"<th>{_e(_name(r))}</th>" for r in runs)
+    body = "".join(
+        f"<tr><th>{_e(name)}</th>" + "".join(
+            f'<td class="num">{_e(c) if c is not None else "<span class=muted>—</span>"}</td>'
+            for c in cells) + "</tr>"
+        for name, cells in rows.items())
+    return f'<div class="panel"><table><tr><th>metric</th>{head}</tr>{body}</table></div>'
+
+
+def _metrics_section(runs: Sequence[Run]) -> str:
+    all_metrics = [r.metrics() for r in runs]
+    splits = [_split_metrics(m) for m in all_metrics]
+    parts = ['<h2 id="metrics">Metrics</h2>']
+    ci_names = list(dict.fromkeys(n for s in splits for n in s["ci"]))
+    if ci_names:
+        rows = {n: [_ci_text(s["ci"][n]) if n in s["ci"] else None for s in splits]
+                for n in ci_names}
+        parts += ["<h3>With 95% confidence intervals</h3>", _by_run_table(rows, runs),
+                  _bar_charts(ci_names, splits, [_name(r) for r in runs])]
+    sc_names = list(dict.fromkeys(n for s in splits for n in s["scalar"]))
+    if sc_names:
+        rows = {n: [_fmt(s["scalar"][n]) if n in s["scalar"] else None for s in splits]
+                for n in sc_names}
+        parts += ["<h3>Other values</h3>", _by_run_table(rows, runs)]
+    parts += [c for c in [_curves(all_metrics, [_name(r) for r in runs])] if c]
+    for run, s in zip(runs, splits, strict=True):
+        for name, value in s["other"].items():
+            parts.append(f"<details><summary>{_e(_name(run))}: {_e(name)}</summary>"
+                         f'<pre class="json">{_e(_json(value))}</pre></details>')
+    if len(parts) == 1:
+        parts.append('<p class="muted">No metrics.json yet.</p>')
+    return "\n".join(parts)
+
+
+# ----- SVG charts -----------------------------------------------------------------------------
+def _ticks(lo: float, hi: float, want: int = 5) -> list[float]:
+    raw = (hi - lo) / want
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.ceil(lo / step - 1e-9) * step
+    return [start + i * step for i in range(int((hi - start) / step + 1e-9) + 1)]
+
+
+def _tick(t: float) -> str:
+    return f"{round(t, 10):g}"
+
+
+def _finite(*xs: Any) -> list[float]:
+    return [float(x) for x in xs if isinstance(x, (int, float)) and math.isfinite(x)]
+
+
+def _bar_charts(names: Sequence[str], splits: Sequence[Mapping[str, Any]],
+                runs: Sequence[str]) -> str:
+    """Metrics within [0, 1] share one chart; any other metric gets a chart of its own."""
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        vals = _finite(*(v for s in splits if n in s["ci"]
+                         for v in (s["ci"][n]["value"], s["ci"][n]["ci_low"],
+                                   s["ci"][n]["ci_high"])))
+        key = "unit" if vals and min(vals) >= 0 and max(vals) <= 1 else n
+        groups.setdefault(key, []).append(n)
+    charts = [_bar_chart(g, [s["ci"] for s in splits], runs, unit=(k == "unit"))
+              for k, g in groups.items()]
+    return f'<div class="charts">{"".join(charts)}</div>'
+
+
+def _bar_chart(names: Sequence[str], cis: Sequence[Mapping[str, Any]], runs: Sequence[str],
+               unit: bool) -> str:
+    """Horizontal bars, one row per (metric, run), with CI whiskers."""
+    left, width, row, pad = 190, 640, 18, 10
+    vals = _finite(*(v for ci in cis for n in names if n in ci
+                     for v in (ci[n]["value"], ci[n]["ci_low"], ci[n]["ci_high"])))
+    lo, hi = (0.0, 1.0) if unit or not vals else (min(0.0, *vals), max(0.0, *vals))
+    hi = hi if hi > lo else lo + 1
+    ticks = _ticks(lo, hi)
+    lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
+
+    def x(v: float) -> float:
+        return left + (width - left - 60) * (v - lo) / (hi - lo)
+
+    group_h = row * len(runs) + pad
+    height = 30 + group_h * len(names)
+    out = [f'<svg viewBox="0 0 {width} {height}" width="{width}" role="img">']
+    for t in ticks:
+        out.append(f'<line class="axis" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="20" y2="{height}"/>'
+                   f'<text class="tick" x="{x(t):.1f}" y="13" text-anchor="middle">'
+                   f'{_e(_tick(t))}</text>')
+    for gi, name in enumerate(names):
+        y0 = 24 + gi * group_h
+        label = name if len(name) <= 28 else name[:27] + "…"
+        out.append(f'<text x="{left - 8}" y="{y0 + row * len(runs) / 2 + 4:.1f}" '
+                   f'text-anchor="end" font-size="12"><title>{_e(name)}</title>{_e(label)}</text>')
+        for ri, ci in enumerate(cis):
+            if name in ci:
+                out.append(_bar(ci[name], y0 + ri * row, row - 4, x, _color(ri), runs[ri]))
+    out.append("</svg>")
+    legend = "".join(f'<span class="swatch" style="background:{_color(i)}"></span>{_e(r)} '
+                     for i, r in enumerate(runs)) if len(runs) > 1 else ""
+    return f'<div class="panel">{"".join(out)}<div class="muted">{legend}</div></div>'
+
+
+def _bar(m: Mapping[str, Any], y: float, h: float, x: Any, color: str, run: str) -> str:
+    v, low, high = m["value"], m["ci_low"], m["ci_high"]
+    tip = f"<title>{_e(run)}: {_e(_ci_text(m))}</title>"
+    if not _finite(v):
+        return f'<text class="tick" x="{x(0):.1f}" y="{y + h - 2:.1f}">{tip}n/a</text>'
+    x0, xv = sorted((x(0), x(v)))
+    parts = [f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(xv - x0, 1):.1f}" height="{h:.1f}" '
+             f'rx="2" fill="{color}" fill-opacity="0.8">{tip}</rect>']
+    end = x(v)
+    if len(_finite(low, high)) == 2:
+        a, b, mid = x(low), x(high), y + h / 2
+        parts.append(f'<path d="M{a:.1f} {mid:.1f}H{b:.1f}M{a:.1f} {y + 2:.1f}V{y + h - 2:.1f}'
+                     f'M{b:.1f} {y + 2:.1f}V{y + h - 2:.1f}" stroke="currentColor" '
+                     f'style="stroke:var(--fg)" stroke-width="1.3" fill="none"/>')
+        end = max(end, b)
+    parts.append(f'<text class="tick" x="{end + 5:.1f}" y="{y + h - 2:.1f}">{_e(_fmt(v))}</text>')
+    return "".join(parts)
+
+
+def _curves(all_metrics: Sequence[Mapping[str, Any]], runs: Sequence[str]) -> str:
+    """One line chart per curve name, with a line (and CI band, if given) per run."""
+    by_name: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+    for i, m in enumerate(all_metrics):
+        curves = m.get("curves")
+        for name, c in (curves.items() if isinstance(curves, Mapping) else []):
+            if isinstance(c, Mapping) and isinstance(c.get("x"), list) \
+                    and isinstance(c.get("y"), list):
+                by_name.setdefault(str(name), []).append((i, c))
+    if not by_name:
+        return ""
+    charts = "".join(_line_chart(n, cs, runs) for n, cs in by_name.items())
+    return f'<h3>Curves</h3><div class="charts">{charts}</div>'
+
+
+def _line_chart(name: str, curves: Sequence[tuple[int, Mapping[str, Any]]],
+                runs: Sequence[str]) -> str:
+    w, h, ml, mr, mt, mb = 520, 280, 48, 16, 30, 34
+    xs = _finite(*(v for _, c in curves for v in c["x"]))
+    ys = _finite(*(v for _, c in curves for k in ("y", "ci_low", "ci_high")
+                   for v in (c.get(k) or [])))
+    if not xs or not ys:
+        return f'<div class="panel"><h3>{_e(name)}</h3><p class="muted">no data</p></div>'
+    xt, yt = _ticks(min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1), \
+        _ticks(min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1)
+    x0, x1 = min(min(xs), xt[0]), max(max(xs), xt[-1])
+    y0, y1 = min(min(ys), yt[0]), max(max(ys), yt[-1])
+
+    def px(v: float) -> float:
+        return ml + (w - ml - mr) * (v - x0) / ((x1 - x0) or 1)
+
+    def py(v: float) -> float:
+        return h - mb - (h - mt - mb) * (v - y0) / ((y1 - y0) or 1)
+
+    out = [f'<svg viewBox="0 0 {w} {h}" width="{w}" role="img">',
+           f'<text x="{ml}" y="18" font-size="13" font-weight="600">{_e(name)}</text>']
+    out += [f'<line class="axis" x1="{ml}" x2="{w - mr}" y1="{py(t):.1f}" y2="{py(t):.1f}"/>'
+            f'<text class="tick" x="{ml - 6}" y="{py(t) + 4:.1f}" text-anchor="end">'
+            f'{_e(_tick(t))}</text>' for t in yt]
+    out += [f'<text class="tick" x="{px(t):.1f}" y="{h - mb + 16}" text-anchor="middle">'
+            f'{_e(_tick(t))}</text>' for t in xt]
+    for i, c in curves:
+        out.append(_series(c, px, py, _color(i), runs[i]))
+    out.append("</svg>")
+    legend = "".join(f'<span class="swatch" style="background:{_color(i)}"></span>'
+                     f'{_e(runs[i])} ' for i, _ in curves) if len(runs) > 1 else ""
+    return f'<div class="panel">{"".join(out)}<div class="muted">{legend}</div></div>'
+
+
+def _series(c: Mapping[str, Any], px: Any, py: Any, color: str, run: str) -> str:
+    pts = [(float(a), float(b)) for a, b in zip(c["x"], c["y"], strict=False)
+           if len(_finite(a, b)) == 2]
+    out = []
+    lows, highs = c.get("ci_low"), c.get("ci_high")
+    if isinstance(lows, list) and isinstance(highs, list):
+        band = [(a, lo, hi) for a, lo, hi in zip(c["x"], lows, highs, strict=False)
+                if len(_finite(a, lo, hi)) == 3]
+        if band:
+            poly = [f"{px(a):.1f},{py(hi):.1f}" for a, _, hi in band] + \
+                   [f"{px(a):.1f},{py(lo):.1f}" for a, lo, _ in reversed(band)]
+            out.append(f'<polygon points="{" ".join(poly)}" fill="{color}" fill-opacity="0.15"/>')
+    line = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in pts)
+    out.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
+    out += [f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3" fill="{color}">'
+            f"<title>{_e(run)}: x={_e(_fmt(a))}, y={_e(_fmt(b))}</title></circle>"
+            for a, b in pts]
+    return "".join(out)
+
+
+# ----- failures -------------------------------------------------------------------------------
+def _failures_section(runs: Sequence[Run]) -> str:
+    parts = ['<h2 id="failures">Failures</h2>']
+    for run in runs:
+        rows = run.failures()
+        title = f"<h3>{_e(_name(run))}</h3>" if len(runs) > 1 else ""
+        if not rows:
+            parts.append(f'{title}<p class="muted">No unresolved failures.</p>')
+            continue
+        body = "".join(
+            f"<tr><td><code>{_e(r.get('id', ''))}</code></td><td>{_e(r.get('stage', ''))}</td>"
+            f"<td><span class='badge b-bad'>{_e(r.get('kind', ''))}</span></td>"
+            f"<td><pre class='err'>{_e(r.get('error', ''))}</pre></td></tr>" for r in rows)
+        parts.append(f'{title}<div class="panel"><table><tr><th>id</th><th>stage</th>'
+                     f'<th>kind</th><th>error</th></tr>{body}</table></div>')
+    return "\n".join(parts)
+
+
+# ----- transcript viewer ----------------------------------------------------------------------
+def _transcripts_section(run: Run, idx: int, many: bool) -> str:
+    ts = run.transcripts()
+    title = f"Transcripts: {_e(_name(run))}" if many else "Transcripts"
+    counts = {"all": len(ts), "correct": sum(t.correct is True for t in ts),
+              "incorrect": sum(t.correct is False for t in ts),
+              "unparsed": sum(t.answer == "" for t in ts)}
+    buttons = "".join(f'<button type="button" data-filter="{k}">{_e(label)} '
+                      f'<span class="muted">{counts[k]}</span></button>'
+                      for k, label in FILTERS)
+    bar = (f'<div class="bar">{buttons}<input type="search" placeholder="search id, prompt, '
+           f'CoT, answer…" aria-label="search transcripts"><span class="shown"></span></div>')
+    cards = "".join(_card(t, f"r{idx}-t{i}") for i, t in enumerate(ts)) or \
+        '<p class="muted">No transcripts yet.</p>'
+    return (f'<section class="transcripts" id="transcripts-{idx}" data-filter="all">'
+            f"<h2>{title}</h2>{bar}{cards}</section>")
+
+
+def _card_classes(t: Transcript) -> str:
+    cls = ["card"]
+    if t.correct is True:
+        cls.append("is-correct")
+    elif t.correct is False:
+        cls.append("is-incorrect")
+    if t.answer == "":
+        cls.append("is-unparsed")
+    return " ".join(cls)
+
+
+def _card_head(t: Transcript) -> str:
+    badge = ""
+    if t.correct is not None:
+        badge = ('<span class="badge b-ok">correct</span>' if t.correct
+                 else '<span class="badge b-bad">incorrect</span>')
+    if t.answer == "":
+        badge += ' <span class="badge b-warn">failed to parse</span>'
+    answer = f"<code>{_e(t.answer)}</code>" if t.answer else '<span class="empty">none</span>'
+    gold = f" · gold <code>{_e(t.gold)}</code>" if t.gold is not None else ""
+    chips = _monitor_chips(t.monitor) + "".join(
+        f'<span class="flag">{_e(k)}: {_e(json.dumps(v))}</span>'
+        for k, v in (t.label or {}).items())
+    return (f'<div class="head"><span class="tid">{_e(t.id)}</span>{badge}'
+            f'<span class="ga">answer {answer}{gold}</span>{chips}</div>')
+
+
+def _monitor_chips(monitor: Mapping[str, Any] | None) -> str:
+    chips = []
+    for name, v in (monitor or {}).items():
+        if not isinstance(v, Mapping):
+            chips.append(f'<span class="flag">{_e(name)}: {_e(v)}</span>')
+            continue
+        on = " on" if v.get("flag") else ""
+        score = f" {_fmt(v['score'])}" if isinstance(v.get("score"), (int, float)) else ""
+        mark = "⚑ " if on else ""
+        chips.append(f'<span class="flag{on}" title="{_e(v.get("reason", ""))}">'
+                     f'{mark}{_e(name)}{_e(score)}</span>')
+    return "".join(chips)
+
+
+def _text_col(title: str, text: str) -> str:
+    body = _e(text) if text else '<span class="empty">(empty)</span>'
+    return f"<div><h4>{_e(title)}</h4><pre>{body}</pre></div>"
+
+
+def _card(t: Transcript, dom_id: str) -> str:
+    cols = [_text_col("CoT", t.cot)]
+    if t.paraphrased_cot is not None:
+        cols.append(_text_col("Paraphrased CoT", t.paraphrased_cot))
+    cols.append(_text_col("Answer", t.answer))
+    template = " ".join(["minmax(0,1fr)"] * (len(cols) - 1) + ["minmax(120px,0.4fr)"])
+    details = [f'<details><summary>prompt</summary><pre class="json">{_e(t.prompt)}</pre>'
+               "</details>"]
+    reasons = {k: v.get("reason") for k, v in (t.monitor or {}).items()
+               if isinstance(v, Mapping) and v.get("reason")}
+    for label, value in (("monitor reasons", reasons), ("meta", t.meta), ("other fields", t.extra)):
+        if value:
+            details.append(f'<details><summary>{label}</summary>'
+                           f'<pre class="json">{_e(_json(value))}</pre></details>')
+    return (f'<article class="{_card_classes(t)}" id="{dom_id}" data-id="{_e(t.id)}">'
+            f"{_card_head(t)}{''.join(details[:1])}"
+            f'<div class="cols" style="grid-template-columns:{template}">{"".join(cols)}</div>'
+            f"{''.join(details[1:])}</article>")

