@@ -177,11 +177,14 @@ class Engine:
         text = self.local.tokenizer.convert_tokens_to_string([token]) if self.local else token
         return text, list(text.encode("utf-8"))
 
-    def entry(self, token: str, logprob: float, alts: list[tuple[str, float]]) -> dict[str, Any]:
+    def entry(self, token: str, logprob: float,
+              alts: list[tuple[str, float]] | None = None) -> dict[str, Any]:
+        """``{token, logprob, bytes}``, plus ``top_logprobs`` when ``alts`` is given."""
         text, raw = self.token_view(token)
-        return {"token": text, "logprob": max(logprob, MIN_LOGPROB), "bytes": raw,
-                "top_logprobs": [self.entry(t, lp, [])
-                                 for t, lp in alts] if alts else []}
+        out: dict[str, Any] = {"token": text, "logprob": max(logprob, MIN_LOGPROB), "bytes": raw}
+        if alts is not None:
+            out["top_logprobs"] = [self.entry(t, lp) for t, lp in alts]
+        return out
 
     def next_token_logprobs(self, ids: list[int]) -> Any:
         """Row t: log-probabilities of the token after ``ids[:t+1]`` (one forward pass)."""

@@ -73,12 +73,29 @@ class BasePipeline:
         return GenParams(max_new_tokens=self.settings.max_answer_tokens, stop=("\n",),
                          seed=self.settings.seed)
 
-    def force_answers(self, model: Model, prompts: Sequence[Prompt],
-                      cots: Sequence[str]) -> list[Generation]:
-        """Prefill each CoT followed by the answer cue; read the short answer continuation."""
+    def force_answers(self, model: Model, samples: Sequence[Sample], prompts: Sequence[Prompt],
+                      cots: Sequence[str]) -> list[str]:
+        """Answer text after each CoT: prefill the CoT and the answer cue, then read the answer.
+
+        With a closed answer set (``task.answer_options``) and a scoring model, the answer is
+        the option the model scores highest; otherwise a short greedy continuation.
+        """
         forced = [p.with_prefill(p.prefill + cot + self.fmt.answer_cue)
                   for p, cot in zip(prompts, cots, strict=True)]
-        return [g[0] for g in model.generate(forced, self.answer_params())]
+        answers: list[str] = []
+        gen_idx = []
+        for i, (s, p) in enumerate(zip(samples, forced, strict=True)):
+            options = self.task.answer_options(s)
+            if options and Capability.SCORE_MULTITOKEN in model.capabilities:
+                scores = model.score(p, [" " + o for o in options])
+                answers.append("Answer: " + options[scores.index(max(scores))])
+            else:
+                answers.append("")
+                gen_idx.append(i)
+        gens = model.generate([forced[i] for i in gen_idx], self.answer_params())
+        for i, g in zip(gen_idx, gens, strict=True):
+            answers[i] = "Answer:" + g[0].text
+        return answers
 
     def transcript(self, sample: Sample, prompt: Prompt, cot: str, answer_text: str,
                    meta: dict[str, Any]) -> Transcript:
@@ -114,9 +131,10 @@ class SinglePipeline(BasePipeline):
         split = [self.fmt.split(g.text) for g in gens]
         need = [i for i, (_, ans) in enumerate(split) if ans is None or
                 self.task.extract(ans, samples[i]) is None]
-        forced = self.force_answers(self.model, [prompts[i] for i in need],
+        forced = self.force_answers(self.model, [samples[i] for i in need],
+                                    [prompts[i] for i in need],
                                     [gens[i].text.rstrip() for i in need])
-        answers = {i: "Answer:" + f.text for i, f in zip(need, forced, strict=True)}
+        answers = dict(zip(need, forced, strict=True))
         out: list[Outcome] = []
         for i, (s, (cot, ans)) in enumerate(zip(samples, split, strict=True)):
             meta = {"models": {"model": self.model.spec}, "raw_output": gens[i].text,
@@ -145,8 +163,8 @@ class ShoggothFacePipeline(BasePipeline):
         if self.paraphraser is not None:
             shown = self.paraphraser.paraphrase(cots)
         ok = [i for i, p in enumerate(shown) if isinstance(p, str)]
-        forced = self.force_answers(self.face, [prompts[i] for i in ok],
-                                    [str(shown[i]) for i in ok])
+        forced = self.force_answers(self.face, [samples[i] for i in ok],
+                                    [prompts[i] for i in ok], [str(shown[i]) for i in ok])
         answers = dict(zip(ok, forced, strict=True))
         out: list[Outcome] = []
         for i, s in enumerate(samples):
@@ -157,7 +175,7 @@ class ShoggothFacePipeline(BasePipeline):
                 continue
             meta = {"models": self.roles(), "raw_output": gens[i].text,
                     "finish_reason": gens[i].finish_reason}
-            t = self.transcript(s, prompts[i], cots[i], "Answer:" + answers[i].text, meta)
+            t = self.transcript(s, prompts[i], cots[i], answers[i], meta)
             if self.paraphraser is not None:
                 t.paraphrased_cot = para
             out.append(t)

@@ -51,6 +51,16 @@ class Task(ABC):
         """What X is in the format line 'Answer: X' (e.g. 'Heads or Tails')."""
         return "the letter of your choice" if sample.choices else "your final answer"
 
+    def answer_options(self, sample: Sample) -> list[str] | None:
+        """The closed set of possible answers, if there is one (letters, Heads/Tails...).
+
+        Pipelines read a forced answer from the model's scores over these options instead of
+        free generation, as Lanham et al. 2023 read answers from option logprobs.
+        """
+        if sample.choices:
+            return [chr(65 + i) for i in range(len(sample.choices))]
+        return None
+
     @abstractmethod
     def extract(self, text: str, sample: Sample) -> str | None:
         """The answer stated in free model output ``text``, normalised; None if none found."""

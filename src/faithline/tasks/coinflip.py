@@ -94,6 +94,9 @@ class CoinFlipTask(Task):
     def answer_hint(self, sample: Sample) -> str:
         return "Heads or Tails"
 
+    def answer_options(self, sample: Sample) -> list[str] | None:
+        return ["Heads", "Tails"]
+
     def extract(self, text: str, sample: Sample) -> str | None:
         return extract_word(text, SIDES)
 

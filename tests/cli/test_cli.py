@@ -1,0 +1,127 @@
+"""The ``faithline`` command as a user runs it: real subprocesses, real SmolLM2, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FAST = ["--max-cot-tokens", "48", "--max-paraphrase-tokens", "128", "--quiet"]
+SMOLLM2 = "builtin:smollm2-135m"
+
+
+def faithline(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "faithline.cli.main", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("command", ["demo", "generate", "report", "serve"])
+def test_help_has_an_example(command: str) -> None:
+    r = faithline(command, "--help")
+    assert r.returncode == 0
+    assert "faithline " + command in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--model", "nosuch:thing", "--task", "coinflip"], "unknown model back-end 'nosuch'"),
+        (["--model", SMOLLM2, "--task", "nosuch"], "unknown task 'nosuch'"),
+        (["--model", SMOLLM2, "--task", "missing.jsonl"], "missing.jsonl: no such file"),
+        (["--model", SMOLLM2, "--task", "coinflip", "--n", "0"], "--n must be >= 1"),
+        (["--model", "openai:m@http://127.0.0.1:9/v1", "--task", "coinflip"], "127.0.0.1:9"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, args: list[str], reason: str) -> None:
+    r = faithline("generate", *args, "--out", str(tmp_path / "run"), timeout=60)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_malformed_task_jsonl_names_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "tasks.jsonl"
+    f.write_text('{"id": "1", "question": "q", "answer": "4"}\n{"id": "2", "question": \n')
+    r = faithline("generate", "--model", SMOLLM2, "--task", str(f), "--out", str(tmp_path / "r"))
+    assert r.returncode == 2
+    assert "tasks.jsonl:2" in r.stderr
+
+
+@pytest.mark.usefixtures("smollm2")
+def test_generate_single_and_three_role(tmp_path: Path) -> None:
+    single = tmp_path / "single"
+    r = faithline("generate", "--model", SMOLLM2, "--task", "coinflip", "--n", "4",
+                  "--out", str(single), *FAST)
+    assert r.returncode == 0, r.stderr
+    ts = rows(single / "transcripts.jsonl")
+    assert len(ts) == 4
+    assert all(str(t["cot"]).strip() and t["answer"] in {"Heads", "Tails"} for t in ts)
+    info = json.loads((single / "run.json").read_text())
+    assert info["status"] == "done" and info["models"]["model"]["spec"] == SMOLLM2
+    assert json.loads((single / "metrics.json").read_text())["accuracy"]["n"] == 4
+
+    three = tmp_path / "three"
+    r = faithline("generate", "--model", SMOLLM2, "--task", "coinflip", "--n", "4",
+                  "--paraphraser", SMOLLM2, "--face", SMOLLM2, "--out", str(three), *FAST)
+    assert r.returncode == 0, r.stderr
+    ts = rows(three / "transcripts.jsonl")
+    failures = rows(three / "failures.jsonl") if (three / "failures.jsonl").exists() else []
+    assert len(ts) + len(failures) == 4
+    assert len(ts) >= 3, failures
+    assert all(str(t["paraphrased_cot"]).strip() for t in ts)
+
+    r = faithline("report", str(three))
+    assert r.returncode == 0 and (three / "report.html").is_file()
+
+
+@pytest.mark.usefixtures("smollm2")
+def test_sigkill_then_resume_keeps_every_sample_exactly_once(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "faithline.cli.main", "generate", "--model", SMOLLM2,
+            "--task", "addition", "--n", "6", "--batch-size", "1", "--no-cache",
+            "--out", str(out), *FAST]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    transcripts = out / "transcripts.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if transcripts.exists() and len(rows(transcripts)) >= 2:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"generate ended before it could be killed: {proc.stderr.read()!r}")
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = [t["id"] for t in rows(transcripts)]
+    assert 2 <= len(before) < 6
+    assert json.loads((out / "run.json").read_text())["status"] == "running"
+
+    r = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    after = [t["id"] for t in rows(transcripts)]
+    assert sorted(after) == sorted(f"addition-0-{i}" for i in range(6))
+    assert len(after) == len(set(after)) == 6
+    assert after[: len(before)] == before  # nothing done was redone or rewritten
+    assert json.loads((out / "run.json").read_text())["resumed"] == 1
+
+
+@pytest.mark.usefixtures("smollm2")
+def test_demo_writes_a_comparison_report(tmp_path: Path) -> None:
+    r = faithline("demo", "--n", "2", "--out", str(tmp_path / "demo"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    report = tmp_path / "demo" / "report.html"
+    assert report.is_file()
+    html = report.read_text()
+    assert "single" in html and "shoggoth-face" in html
+    assert len(rows(tmp_path / "demo" / "single" / "transcripts.jsonl")) == 2
