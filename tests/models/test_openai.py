@@ -193,3 +193,15 @@ def test_missing_choices_is_a_backend_error(stub_server: MakeStub) -> None:
     stub = stub_server(lambda k, _: (200, chat_reply("one", n=1)))
     with pytest.raises(BackendError, match="n=2"):
         stub_model(stub.url).generate([QUESTION], GenParams(max_new_tokens=4, n=2))
+
+
+def test_url_credentials_never_show(stub_server: MakeStub,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    stub = stub_server(lambda k, _: (500, {"error": {"message": "down"}}))
+    url = stub.url.replace("http://", "http://user:hunter2@")
+    model = OpenAIModel("m", url, f"openai:m@{url}", backoff=0.01, max_tries=1)
+    assert model.info()["base_url"] == stub.url and "hunter2" not in repr(model.info())
+    with pytest.raises(BackendError, match="down") as info:
+        model.generate([QUESTION], GenParams(max_new_tokens=4))
+    assert "hunter2" not in str(info.value)

@@ -6,9 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from faithline.pipeline.paraphraser import LLMParaphraser
-from faithline.pipeline.pipelines import SampleFailure, Settings, ShoggothFacePipeline, SinglePipeline
+from faithline.pipeline.pipelines import (
+    SampleFailure,
+    Settings,
+    ShoggothFacePipeline,
+    SinglePipeline,
+)
 from faithline.tasks import get_task
-from faithline.types import GenParams, Generation, Prompt, Transcript
+from faithline.types import Generation, GenParams, Prompt, Transcript
 
 SETTINGS = Settings(max_cot_tokens=48, max_answer_tokens=8)
 

@@ -77,3 +77,28 @@ def load_builtin(rest: str, spec: str) -> HFModel:
     model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
     return HFModel(model.to(device), tokenizer, spec,
                    {"source": str(gguf), "converted": str(folder)})
+
+
+SMOLLM2_SHAPE: dict[str, Any] = dict(
+    hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
+    num_key_value_heads=3, vocab_size=49152, max_position_embeddings=8192, rope_theta=100000.0,
+    tie_word_embeddings=True,
+)
+
+
+def random_smollm2_shaped(out: str | Path, tokenizer_dir: str | Path, seed: int = 0) -> Path:
+    """Save a randomly initialised Llama of SmolLM2-135M's shape, with a real tokenizer.
+
+    For throughput and CUDA checks on machines that cannot carry the weights: same shapes and
+    kernels as the real model, meaningless text.
+    """
+    torch = _import_torch()
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(seed)
+    config = LlamaConfig(**SMOLLM2_SHAPE, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    LlamaForCausalLM(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return Path(out)

@@ -211,8 +211,8 @@ class HFModel:
         logp = torch.log_softmax(logits[:, :-1], dim=-1)
         scores = []
         for i, c in enumerate(conts):
-            pos = torch.arange(len(prefix) - 1, len(prefix) - 1 + len(c))
-            scores.append(float(logp[i, pos, torch.tensor(c)].sum()))
+            pos = torch.arange(len(prefix) - 1, len(prefix) - 1 + len(c), device=logp.device)
+            scores.append(float(logp[i, pos, torch.tensor(c, device=logp.device)].sum()))
         return scores
 
     # ----- activations -----------------------------------------------------------------------

@@ -44,7 +44,6 @@ CAPABILITIES = frozenset({
     Capability.GENERATE, Capability.N_SAMPLES, Capability.SAMPLING, Capability.STOP,
     Capability.PREFILL, Capability.LOGPROBS, Capability.SCORE,
 })
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 SCORE_TOP = 20
 
 
@@ -60,6 +59,8 @@ class OpenAIModel:
             raise BadInputError("concurrency and max_tries must be >= 1")
         self.model, self.spec = model, spec
         self.base_url = base_url.rstrip("/")
+        self.public_url = redact(self.base_url)  # for messages and info: no user:password
+        self.label = spec.replace(base_url, self.public_url)
         self.concurrency, self.max_tries, self.backoff = concurrency, max_tries, backoff
         self._slots = threading.BoundedSemaphore(concurrency)
         key = os.environ.get("OPENAI_API_KEY")
@@ -70,21 +71,21 @@ class OpenAIModel:
         self._check_reachable(connect_timeout)
 
     def _check_reachable(self, timeout: float) -> None:
-        url = f"{self.base_url}/models"
+        url, shown = f"{self.base_url}/models", f"{self.public_url}/models"
         try:
             r = self._client.get(url, timeout=timeout)
         except httpx.TransportError as e:
             self._client.close()
             raise BackendUnavailableError(
-                f"model '{self.spec}': cannot reach the server at {url} ({type(e).__name__}: "
-                f"{e or 'no answer'})") from None
+                f"model '{self.label}': cannot reach the server at {shown} ({type(e).__name__}: "
+                f"{str(e) or 'no answer'})") from None
         if r.status_code in (401, 403):
             self._client.close()
-            raise BackendError(f"model '{self.spec}': {url} refused the API key (HTTP "
+            raise BackendError(f"model '{self.label}': {shown} refused the API key (HTTP "
                                f"{r.status_code}: {server_message(r)}); check OPENAI_API_KEY")
         if r.status_code == 404:
             log.warning("%s: %s answered 404; is the base URL right (it usually ends in /v1)?",
-                        self.spec, url)
+                        self.label, shown)
 
     def close(self) -> None:
         self._client.close()
@@ -92,7 +93,7 @@ class OpenAIModel:
     # ----- HTTP ------------------------------------------------------------------------------
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST with retries on connection errors, timeouts, 429 and 5xx; JSON answer."""
-        url = f"{self.base_url}{path}"
+        url, shown = f"{self.base_url}{path}", f"{self.public_url}{path}"
         failure, unreachable = "", False
         for attempt in range(self.max_tries):
             wait = self.backoff * 2**attempt * (1 + random.random() / 4)
@@ -100,22 +101,22 @@ class OpenAIModel:
                 with self._slots:
                     r = self._client.post(url, json=body)
             except httpx.TransportError as e:
-                failure = f"{type(e).__name__}: {e or 'no answer'}"
+                failure = f"{type(e).__name__}: {str(e) or 'no answer'}"
                 unreachable = isinstance(e, httpx.ConnectError)
             else:
                 if r.is_success:
-                    return self._json(r, url)
+                    return self._json(r, shown)
                 failure = f"HTTP {r.status_code}: {server_message(r)}"
-                if r.status_code not in RETRY_STATUS:
-                    raise BackendError(f"model '{self.spec}': {url} answered {failure}")
+                if r.status_code != 429 and r.status_code < 500:
+                    raise BackendError(f"model '{self.label}': {shown} answered {failure}")
                 unreachable = False
                 wait = max(wait, retry_after(r))
             if attempt + 1 < self.max_tries:
-                log.warning("%s: %s failed (%s); retry %d in %.1fs", self.spec, url, failure,
+                log.warning("%s: %s failed (%s); retry %d in %.1fs", self.label, shown, failure,
                             attempt + 1, wait)
                 time.sleep(wait)
         error = BackendUnavailableError if unreachable else BackendError
-        raise error(f"model '{self.spec}': {url} failed {self.max_tries} times; last: {failure}")
+        raise error(f"model '{self.label}': {shown} failed {self.max_tries} times; last: {failure}")
 
     def _json(self, r: httpx.Response, url: str) -> dict[str, Any]:
         try:
@@ -123,7 +124,7 @@ class OpenAIModel:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise BackendError(f"model '{self.spec}': {url} answered non-JSON: {r.text[:200]!r}")
+            raise BackendError(f"model '{self.label}': {url} answered non-JSON: {r.text[:200]!r}")
         return data
 
     def _chat_body(self, prompt: Prompt, params: GenParams) -> dict[str, Any]:
@@ -158,7 +159,7 @@ class OpenAIModel:
         data = self._post("/chat/completions", self._chat_body(prompt, params))
         choices = sorted(data.get("choices") or [], key=lambda c: c.get("index", 0))
         if len(choices) != params.n:
-            raise BackendError(f"model '{self.spec}': asked for n={params.n} choices, got "
+            raise BackendError(f"model '{self.label}': asked for n={params.n} choices, got "
                                f"{len(choices)} (does the server support n?)")
         return [self._generation(c, params.logprobs) for c in choices]
 
@@ -167,13 +168,14 @@ class OpenAIModel:
         finish: FinishReason = "length" if choice.get("finish_reason") == "length" else "stop"
         if not logprobs:
             return Generation(text=text, finish_reason=finish)
-        content = (choice.get("logprobs") or {}).get("content")
-        if not isinstance(content, list):
-            raise BackendError(f"model '{self.spec}': logprobs were asked for but the server "
-                               f"returned none")
-        return Generation(text=text, finish_reason=finish,
-                          tokens=tuple(str(e["token"]) for e in content),
-                          logprobs=tuple(float(e["logprob"]) for e in content))
+        try:
+            content = choice["logprobs"]["content"]
+            tokens = tuple(str(e["token"]) for e in content)
+            lps = tuple(float(e["logprob"]) for e in content)
+        except (KeyError, TypeError, ValueError):
+            raise BackendError(f"model '{self.label}': logprobs were asked for but the server "
+                               f"returned none") from None
+        return Generation(text=text, finish_reason=finish, tokens=tokens, logprobs=lps)
 
     def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
         """Logprob of each single-token continuation from the first token's top-20 logprobs."""
@@ -182,7 +184,7 @@ class OpenAIModel:
                 raise BadInputError("score: every continuation must be non-empty")
             if len(c.split()) > 1:
                 raise CapabilityError(
-                    f"model '{self.spec}' scores single-token continuations only (from the "
+                    f"model '{self.label}' scores single-token continuations only (from the "
                     f"top-{SCORE_TOP} logprobs); '{c}' has several words")
         if not continuations:
             return []
@@ -193,13 +195,13 @@ class OpenAIModel:
             first = data["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
             top = {str(e["token"]): float(e["logprob"]) for e in first}
         except (KeyError, IndexError, TypeError, ValueError):
-            raise BackendError(f"model '{self.spec}': the server returned no top logprobs "
+            raise BackendError(f"model '{self.label}': the server returned no top logprobs "
                                f"(needed by score)") from None
         return [match_token(top, c) for c in continuations]
 
     def info(self) -> dict[str, Any]:
-        return {"spec": self.spec, "backend": "openai", "model": self.model,
-                "base_url": self.base_url}
+        return {"spec": self.label, "backend": "openai", "model": self.model,
+                "base_url": self.public_url}
 
 
 def match_token(top: dict[str, float], continuation: str) -> float:
@@ -226,6 +228,14 @@ def server_message(r: httpx.Response) -> str:
             if value:
                 return str(value)[:300]
     return str(data)[:300]
+
+
+def redact(url: str) -> str:
+    """``url`` without any ``user:password@`` part."""
+    parts = urlparse(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def retry_after(r: httpx.Response) -> float:

@@ -19,7 +19,8 @@ Notes: one model serves every request and a lock serialises its calls. The reque
 field is not checked. Top-k alternatives and prompt logprobs (``echo`` with ``logprobs``) come
 from one extra forward pass and need a local ``HFModel``; for other models ``top_logprobs``
 lists stay empty and echoed logprobs are refused. Streaming, tools, penalties and logit bias
-are refused with HTTP 400, never silently ignored.
+are refused with HTTP 400, never silently ignored. On CPU cores shared with other work, run
+with ``OMP_NUM_THREADS=1``: contended OpenMP threads slow torch down many times over.
 """
 
 from __future__ import annotations
@@ -186,14 +187,14 @@ class Engine:
             out["top_logprobs"] = [self.entry(t, lp) for t, lp in alts]
         return out
 
-    def next_token_logprobs(self, ids: list[int]) -> Any:
-        """Row t: log-probabilities of the token after ``ids[:t+1]`` (one forward pass)."""
+    def next_token_logprobs(self, ids: list[int], start: int = 0) -> Any:
+        """Row r: log-probabilities of the token after ``ids[:start+r+1]`` (one forward pass)."""
         import torch
 
         assert self.local is not None
         with torch.inference_mode():
-            logits = self.local.model(input_ids=torch.tensor([ids], device=self.local.device))
-        return torch.log_softmax(logits.logits[0, :-1].float(), dim=-1).cpu()
+            out = self.local.model(input_ids=torch.tensor([ids], device=self.local.device))
+        return torch.log_softmax(out.logits[0, start:-1].float(), dim=-1).cpu()
 
     def top_k(self, row: Any, k: int) -> list[tuple[str, float]]:
         assert self.local is not None
@@ -209,7 +210,7 @@ class Engine:
         if top and self.local is not None and tokens:
             prefix = self.encode(context)
             ids = list(self.local.tokenizer.convert_tokens_to_ids(tokens))
-            rows = self.next_token_logprobs(prefix + ids)[len(prefix) - 1:]
+            rows = self.next_token_logprobs(prefix + ids, start=len(prefix) - 1)
             lps = [float(rows[j, t]) for j, t in enumerate(ids)]
             alts = [self.top_k(rows[j], top) for j in range(len(ids))]
         return [self.entry(t, lp, a) for t, lp, a in zip(tokens, lps, alts, strict=True)]
@@ -245,7 +246,7 @@ class Engine:
         top = int_field(body, "top_logprobs", 0, 0, MAX_TOP_LOGPROBS)
         if top and not logprobs:
             raise ApiError(400, "'top_logprobs' needs 'logprobs': true")
-        key = "max_completion_tokens" if body.get("max_completion_tokens") else "max_tokens"
+        key = "max_tokens" if body.get("max_completion_tokens") is None else "max_completion_tokens"
         params = gen_params(body, int_field(body, key, CHAT_MAX_TOKENS, 1, 1 << 20), logprobs)
         with self.lock:  # tokenizers are not thread-safe either: everything under the lock
             gens = self.call(lambda: self.model.generate([prompt], params)[0])
