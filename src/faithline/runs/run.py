@@ -1,0 +1,185 @@
+"""A run directory (DESIGN.md contract): ``run.json``, ``transcripts.jsonl``, ``metrics.json``.
+
+``transcripts.jsonl`` is append-only: each transcript is one ``os.write`` of a whole line on an
+O_APPEND descriptor, fsynced. A run killed mid-write leaves at most a torn last line, which
+``Run.open`` drops, so re-running the same command resumes by sample id: nothing done is redone,
+nothing is duplicated. Failures (e.g. a paraphrase that failed closed) go to ``failures.jsonl``
+and are retried on resume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import sys
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from faithline.errors import BadInputError
+from faithline.io import (
+    append_line,
+    iter_jsonl,
+    read_transcripts,
+    repair_jsonl_tail,
+    write_json_atomic,
+)
+from faithline.types import Transcript
+
+SCHEMA = "faithline.run/1"
+# Config keys that may change between a run and its resumption without changing its meaning.
+RESUMABLE_KEYS = frozenset({"n", "batch_size", "cache", "out"})
+VERSIONED = ("faithline", "torch", "transformers", "trl", "numpy", "httpx", "gguf")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": sys.version.split()[0],
+                                        "platform": platform.platform()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Run:
+    """An open run directory. Use ``Run.open`` (create or resume) or ``Run.load`` (read)."""
+
+    def __init__(self, path: Path, info: dict[str, Any]) -> None:
+        self.path = path
+        self.info = info
+
+    # ----- paths -----------------------------------------------------------------------------
+    @property
+    def transcripts_path(self) -> Path:
+        return self.path / "transcripts.jsonl"
+
+    @property
+    def failures_path(self) -> Path:
+        return self.path / "failures.jsonl"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.json"
+
+    # ----- open / load -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, command: str, config: Mapping[str, Any],
+             seeds: Mapping[str, int] | None = None) -> Run:
+        """Create ``path`` as a new run, or resume it if it holds the same command and config."""
+        p = Path(path)
+        if p.exists() and not p.is_dir():
+            raise BadInputError(f"run path '{p}' exists and is not a directory")
+        run_json = p / "run.json"
+        config = dict(config)
+        if run_json.is_file():
+            run = cls.load(p)
+            run._check_same(command, config)
+            run.info["config"] = config
+            run.info["resumed"] = run.info.get("resumed", 0) + 1
+            repair_jsonl_tail(run.transcripts_path)
+            repair_jsonl_tail(run.failures_path)
+        else:
+            p.mkdir(parents=True, exist_ok=True)
+            run = cls(p, {
+                "schema": SCHEMA,
+                "name": p.name,
+                "command": command,
+                "config": config,
+                "seeds": dict(seeds or {}),
+                "versions": package_versions(),
+                "models": {},
+                "status": "created",
+                "created": _now(),
+            })
+        run.save()
+        return run
+
+    @classmethod
+    def load(cls, path: str | Path) -> Run:
+        p = Path(path)
+        run_json = p / "run.json"
+        if not run_json.is_file():
+            raise BadInputError(f"'{p}' is not a faithline run (no run.json)")
+        try:
+            info = json.loads(run_json.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise BadInputError(f"{run_json}: invalid JSON ({e.msg})") from None
+        if not isinstance(info, dict) or not str(info.get("schema", "")).startswith(
+                "faithline.run/"):
+            raise BadInputError(f"{run_json}: not a faithline run.json (no schema)")
+        return cls(p, info)
+
+    def _check_same(self, command: str, config: Mapping[str, Any]) -> None:
+        old = self.info.get("config", {})
+        if self.info.get("command") != command:
+            raise BadInputError(
+                f"run '{self.path}' was made by '{self.info.get('command')}', not '{command}'; "
+                "use another --out"
+            )
+        diff = sorted(k for k in set(old) | set(config)
+                      if k not in RESUMABLE_KEYS and old.get(k) != config.get(k))
+        if diff:
+            detail = ", ".join(f"{k}: {old.get(k)!r} -> {config.get(k)!r}" for k in diff)
+            raise BadInputError(
+                f"run '{self.path}' exists with a different config ({detail}); "
+                "use another --out or the same settings to resume"
+            )
+
+    # ----- writing ---------------------------------------------------------------------------
+    def save(self) -> None:
+        self.info["updated"] = _now()
+        write_json_atomic(self.path / "run.json", self.info)
+
+    def set_status(self, status: str, **extra: Any) -> None:
+        self.info["status"] = status
+        self.info.update(extra)
+        self.save()
+
+    def set_models(self, models: Mapping[str, Any]) -> None:
+        self.info["models"] = dict(models)
+        self.save()
+
+    def append(self, transcript: Transcript) -> None:
+        append_line(self.transcripts_path, transcript.to_json())
+
+    def record_failure(self, sample_id: str, stage: str, kind: str, error: str,
+                       **detail: Any) -> None:
+        row = {"id": sample_id, "stage": stage, "kind": kind, "error": error, "time": _now(),
+               **detail}
+        append_line(self.failures_path, json.dumps(row, ensure_ascii=False))
+
+    def write_metrics(self, metrics: Mapping[str, Any]) -> None:
+        write_json_atomic(self.metrics_path, {"schema": "faithline.metrics/1", **metrics})
+
+    # ----- reading ---------------------------------------------------------------------------
+    def transcripts(self) -> list[Transcript]:
+        if not self.transcripts_path.is_file():
+            return []
+        return read_transcripts(self.transcripts_path)
+
+    def done_ids(self) -> set[str]:
+        return {t.id for t in self.transcripts()}
+
+    def failures(self, unresolved_only: bool = True) -> list[dict[str, Any]]:
+        """Recorded failures; by default only those whose sample has no transcript yet."""
+        if not self.failures_path.is_file():
+            return []
+        rows = [row for _, row in iter_jsonl(self.failures_path)]
+        if unresolved_only:
+            done = self.done_ids()
+            rows = [r for r in rows if r.get("id") not in done]
+        return rows
+
+    def metrics(self) -> dict[str, Any]:
+        if not self.metrics_path.is_file():
+            return {}
+        data: dict[str, Any] = json.loads(self.metrics_path.read_text(encoding="utf-8"))
+        return data
