@@ -51,7 +51,7 @@ def test_torn_last_line_is_dropped_on_resume(tmp_path: Path) -> None:
 
 def test_resume_with_different_config_is_refused(tmp_path: Path) -> None:
     Run.open(tmp_path, "generate", {"model": "m", "task": "coinflip"})
-    with pytest.raises(BadInputError, match="different config.*task"):
+    with pytest.raises(BadInputError, match=r"different config.*task"):
         Run.open(tmp_path, "generate", {"model": "m", "task": "addition"})
     with pytest.raises(BadInputError, match="made by 'generate'"):
         Run.open(tmp_path, "eval", {"model": "m", "task": "coinflip"})
