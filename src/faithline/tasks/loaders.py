@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from faithline.errors import BadInputError, MissingDependencyError
+from faithline.io import iter_jsonl
 from faithline.tasks.base import Task
 from faithline.tasks.coinflip import check_count
 from faithline.tasks.extract import (
@@ -160,13 +161,7 @@ class LoadedTask(Task):
 # ---------------------------------------------------------------- Task JSONL
 
 
-def _jsonl_sample(line: str, where: str) -> Sample:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise BadInputError(f"{where}: invalid JSON: {e.msg} (column {e.colno})") from None
-    if not isinstance(row, dict):
-        raise BadInputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+def _jsonl_sample(row: dict[str, Any], where: str) -> Sample:
     missing = [k for k in REQUIRED if k not in row]
     if missing:
         raise BadInputError(f"{where}: missing required key(s) {', '.join(missing)}")
@@ -181,16 +176,13 @@ def _jsonl_sample(line: str, where: str) -> Sample:
 
 def read_task_jsonl(path: str | os.PathLike[str]) -> list[Sample]:
     """Samples from a Task JSONL file; any problem raises ``BadInputError`` naming file:line."""
-    p = Path(path)
-    if not p.is_file():
+    if not Path(path).is_file():
         raise BadInputError(f"{path}: no such file")
     samples, wheres = [], []
-    with p.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                where = f"{path}:{lineno}"
-                samples.append(_jsonl_sample(line, where))
-                wheres.append(where)
+    for lineno, row in iter_jsonl(path):
+        where = f"{path}:{lineno}"
+        samples.append(_jsonl_sample(row, where))
+        wheres.append(where)
     _check_unique(samples, wheres)
     return samples
 
