@@ -48,6 +48,18 @@ def cmd_report(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_paraphrase(ns: argparse.Namespace) -> int:
+    from faithline.pipeline.paraphrase_file import ParaphraseConfig, paraphrase_file
+
+    cfg = config_from_args(ParaphraseConfig, ns)
+    counts = paraphrase_file(cfg, progress=not ns.quiet)
+    print(f"{cfg.out}: {counts['written']} written, {counts['skipped']} already there, "
+          f"{counts['failed']} failed closed")
+    if counts["failed"]:
+        print(f"failures (not written): {cfg.out}.failures.jsonl", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(ns: argparse.Namespace) -> int:
     from faithline.demo import DemoConfig, run_demo
 
@@ -86,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_config_args(add("demo", cmd_demo, demo.__doc__), DemoConfig)
     add_config_args(add("generate", cmd_generate, generate_mod.__doc__), GenerateConfig)
+    para_mod = importlib.import_module("faithline.pipeline.paraphrase_file")
+    para = add("paraphrase", cmd_paraphrase, para_mod.__doc__)
+    para.add_argument("input", help="Transcript JSONL file")
+    add_config_args(para, para_mod.ParaphraseConfig, skip=("input",))
     rep = add("report", cmd_report, "Write a self-contained HTML report of one or more runs.\n\n"
               "    faithline report runs/cf                  # runs/cf/report.html\n"
               "    faithline report runs/a runs/b --out cmp.html")

@@ -1,13 +1,32 @@
 """CoT pipelines: single model, and Shoggoth -> Paraphraser -> Face; paraphrasers; runs."""
 
+from faithline.pipeline.canonicalizer import Canonicalizer
 from faithline.pipeline.generate import GenerateConfig, generate
-from faithline.pipeline.paraphraser import LLMParaphraser, Paraphraser
+from faithline.pipeline.paraphraser import (
+    ContextAwareParaphraser,
+    LLMParaphraser,
+    Paraphrase,
+    Paraphraser,
+)
+from faithline.pipeline.paraphrasers import get_paraphraser
 from faithline.pipeline.pipelines import (
-           SampleFailure,
-           Settings,
-           ShoggothFacePipeline,
-           SinglePipeline,
+    SampleFailure,
+    Settings,
+    ShoggothFacePipeline,
+    SinglePipeline,
 )
 
-__all__ = ["GenerateConfig", "LLMParaphraser", "Paraphraser", "SampleFailure", "Settings",
-           "ShoggothFacePipeline", "SinglePipeline", "generate"]
+__all__ = [
+    "Canonicalizer",
+    "ContextAwareParaphraser",
+    "GenerateConfig",
+    "LLMParaphraser",
+    "Paraphrase",
+    "Paraphraser",
+    "SampleFailure",
+    "Settings",
+    "ShoggothFacePipeline",
+    "SinglePipeline",
+    "generate",
+    "get_paraphraser",
+]

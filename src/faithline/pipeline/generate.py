@@ -16,7 +16,8 @@ from faithline.errors import BadInputError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS
-from faithline.pipeline.paraphraser import LLMParaphraser
+from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
 from faithline.pipeline.pipelines import (
     BasePipeline,
     Settings,
@@ -45,7 +46,10 @@ class GenerateConfig:
     out: str = field(metadata=_help("run directory; re-running the same command resumes it"))
     n: int = field(default=8, metadata=_help("number of samples"))
     paraphraser: str | None = field(default=None, metadata=_help(
-        "model spec of an LLM paraphraser: turns on Shoggoth -> Paraphraser -> Face"))
+        "paraphraser spec: a model spec (LLM paraphraser), llm:SPEC, context:SPEC, canonical, "
+        "none, chain:A|B or ensemble:A|B; turns on Shoggoth -> Paraphraser -> Face"))
+    min_fidelity: float = field(default=0.0, metadata=_help(
+        "fail a paraphrase closed when it keeps less than this share of the CoT's content"))
     face: str | None = field(default=None, metadata=_help(
         "model spec of the Face (default: the --model); turns on the Shoggoth/Face split"))
     seed: int = field(default=0, metadata=_help("seed for task sampling and generation"))
@@ -66,13 +70,10 @@ class GenerateConfig:
             raise BadInputError(f"--batch-size must be >= 1, got {self.batch_size}")
 
     def specs(self) -> dict[str, str]:
-        """Role -> model spec."""
-        roles = {"shoggoth" if self.three_role else "model": self.model}
-        if self.three_role:
-            roles["face"] = self.face or self.model
-        if self.paraphraser:
-            roles["paraphraser"] = self.paraphraser
-        return roles
+        """Role -> model spec (the paraphraser's models come from its own spec)."""
+        if not self.three_role:
+            return {"model": self.model}
+        return {"shoggoth": self.model, "face": self.face or self.model}
 
     @property
     def three_role(self) -> bool:
@@ -82,31 +83,39 @@ class GenerateConfig:
 ModelPool = MutableMapping[str, Model]
 
 
-def load_roles(cfg: GenerateConfig, pool: ModelPool | None = None) -> dict[str, Model]:
-    """Load each role's model once per distinct spec (validating every spec first)."""
+def load_roles(cfg: GenerateConfig,
+               pool: ModelPool | None = None) -> tuple[dict[str, Model], Paraphraser | None]:
+    """Load each role's model once per distinct spec (validating every spec first), and the
+    paraphraser; with ``cfg.cache`` every model answers repeated calls from the call cache."""
     specs = cfg.specs()
-    for spec in specs.values():
+    para_specs = paraphraser_model_specs(cfg.paraphraser) if cfg.paraphraser else []
+    for spec in [*specs.values(), *para_specs]:
         BACKENDS.get(parse_spec(spec)[0])
     pool = {} if pool is None else pool
     cache = CallCache() if cfg.cache else None
-    models: dict[str, Model] = {}
-    for role, spec in specs.items():
+
+    def get(spec: str) -> Model:
         if spec not in pool:
             pool[spec] = load_model(spec)
-        models[role] = CachedModel(pool[spec], cache) if cache else pool[spec]
-    return models
+        return CachedModel(pool[spec], cache) if cache else pool[spec]
+
+    models = {role: get(spec) for role, spec in specs.items()}
+    paraphraser = None
+    if cfg.paraphraser:
+        para_pool = {spec: get(spec) for spec in para_specs}
+        paraphraser = get_paraphraser(cfg.paraphraser, para_pool, seed=cfg.seed,
+                                      max_new_tokens=cfg.max_paraphrase_tokens,
+                                      min_fidelity=cfg.min_fidelity)
+    return models, paraphraser
 
 
-def build_pipeline(cfg: GenerateConfig, models: dict[str, Model], task: Task) -> BasePipeline:
+def build_pipeline(cfg: GenerateConfig, models: dict[str, Model], paraphraser: Paraphraser | None,
+                   task: Task) -> BasePipeline:
     settings = Settings(max_cot_tokens=cfg.max_cot_tokens,
                         max_answer_tokens=cfg.max_answer_tokens, temperature=cfg.temperature,
                         top_p=cfg.top_p, seed=cfg.seed, format=cfg.format)
     if not cfg.three_role:
         return SinglePipeline(models["model"], task, settings)
-    paraphraser = None
-    if "paraphraser" in models:
-        paraphraser = LLMParaphraser(models["paraphraser"], seed=cfg.seed,
-                                     max_new_tokens=cfg.max_paraphrase_tokens)
     return ShoggothFacePipeline(models["shoggoth"], models["face"], paraphraser, task, settings)
 
 
@@ -114,11 +123,14 @@ def generate(cfg: GenerateConfig, pool: ModelPool | None = None, progress: bool 
     """Run ``cfg`` into ``cfg.out`` (creating or resuming it) and write metrics.json."""
     task = get_task(cfg.task)
     samples = task.samples(cfg.n, seed=cfg.seed)
-    models = load_roles(cfg, pool)
-    pipeline = build_pipeline(cfg, models, task)
+    models, paraphraser = load_roles(cfg, pool)
+    pipeline = build_pipeline(cfg, models, paraphraser, task)
     run = Run.open(cfg.out, "generate", asdict(cfg), seeds={"seed": cfg.seed})
     run.info["task"] = task.describe()
-    run.set_models({role: m.info() for role, m in models.items()})
+    infos = {role: m.info() for role, m in models.items()}
+    if paraphraser is not None:
+        infos["paraphraser"] = {"spec": paraphraser.name}
+    run.set_models(infos)
     execute(run, pipeline, samples, cfg.batch_size, progress=progress)
     ids = {s.id for s in samples}
     transcripts = [t for t in run.transcripts() if t.id in ids]

@@ -161,7 +161,7 @@ class ShoggothFacePipeline(BasePipeline):
         cots = [clean_cot(g.text) for g in gens]
         shown: list[str | ParaphraseError] = list(cots)
         if self.paraphraser is not None:
-            shown = self.paraphraser.paraphrase(cots)
+            shown = self.paraphraser.paraphrase(cots, [s.question for s in samples])
         ok = [i for i, p in enumerate(shown) if isinstance(p, str)]
         forced = self.force_answers(self.face, [samples[i] for i in ok],
                                     [prompts[i] for i in ok], [str(shown[i]) for i in ok])
@@ -177,7 +177,8 @@ class ShoggothFacePipeline(BasePipeline):
                     "finish_reason": gens[i].finish_reason}
             t = self.transcript(s, prompts[i], cots[i], answers[i], meta)
             if self.paraphraser is not None:
-                t.paraphrased_cot = para
+                t.paraphrased_cot = str(para)
+                t.meta["paraphrase_fidelity"] = getattr(para, "fidelity", None)
             out.append(t)
         return out
 

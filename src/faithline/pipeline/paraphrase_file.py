@@ -1,0 +1,80 @@
+"""``faithline paraphrase``: add ``paraphrased_cot`` to contract transcripts, failing closed.
+
+    faithline paraphrase --paraphraser canonical runs/cf/transcripts.jsonl --out para.jsonl
+    faithline paraphrase --paraphraser context:builtin:smollm2-135m in.jsonl --out para.jsonl
+
+Each output line is the input transcript (unknown keys kept) with ``paraphrased_cot`` and
+``meta.paraphrase_fidelity``. A transcript whose paraphrase fails (empty, truncated, refused,
+low fidelity) is not written; it goes to ``OUT.failures.jsonl`` with the reason. The output is
+appended as it is produced; re-running the same command skips ids already written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from faithline.errors import BadInputError, ParaphraseError
+from faithline.io import append_line, read_transcripts, repair_jsonl_tail
+from faithline.models import Model
+from faithline.models.cache import CachedModel, CallCache
+from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
+
+
+@dataclass(frozen=True)
+class ParaphraseConfig:
+    input: str = field(metadata={"help": "Transcript JSONL file to paraphrase"})
+    out: str = field(metadata={"help": "output Transcript JSONL file (resumed if it exists)"})
+    paraphraser: str = field(default="canonical", metadata={
+        "help": "paraphraser spec: canonical, none, llm:SPEC, context:SPEC, chain:A|B, "
+                "ensemble:A|B, or a model spec"})
+    batch_size: int = field(default=8, metadata={"help": "transcripts per batch"})
+    max_new_tokens: int = field(default=512, metadata={"help": "token limit of a paraphrase"})
+    min_fidelity: float = field(default=0.0, metadata={
+        "help": "fail closed below this content fidelity"})
+    seed: int = field(default=0, metadata={"help": "seed (canonicaliser phrasing, sampling)"})
+    cache: bool = field(default=True, metadata={"help": "cache model calls by content hash"})
+
+
+def paraphrase_file(cfg: ParaphraseConfig, progress: bool = True) -> dict[str, int]:
+    """Paraphrase ``cfg.input`` into ``cfg.out``; returns counts (written, skipped, failed)."""
+    if Path(cfg.input).resolve() == Path(cfg.out).resolve():
+        raise BadInputError("--out must differ from the input file")
+    transcripts = read_transcripts(cfg.input)
+    cache = CallCache() if cfg.cache else None
+    from faithline.models import load_model
+
+    pool: dict[str, Model] = {}
+    for spec in paraphraser_model_specs(cfg.paraphraser):
+        model = load_model(spec)
+        pool[spec] = CachedModel(model, cache) if cache else model
+    paraphraser = get_paraphraser(cfg.paraphraser, pool, seed=cfg.seed,
+                                  max_new_tokens=cfg.max_new_tokens,
+                                  min_fidelity=cfg.min_fidelity)
+    out, failures = Path(cfg.out), Path(cfg.out + ".failures.jsonl")
+    done = set()
+    if out.is_file():
+        repair_jsonl_tail(out)
+        done = {t.id for t in read_transcripts(out)}
+    todo = [t for t in transcripts if t.id not in done]
+    counts = {"written": 0, "skipped": len(transcripts) - len(todo), "failed": 0}
+    for start in tqdm(range(0, len(todo), cfg.batch_size), disable=not progress,
+                      desc=paraphraser.name, unit="batch"):
+        batch = todo[start : start + cfg.batch_size]
+        results = paraphraser.paraphrase([t.cot for t in batch], [t.prompt for t in batch])
+        for t, para in zip(batch, results, strict=True):
+            if isinstance(para, ParaphraseError):
+                row = {"id": t.id, "kind": para.kind, "error": str(para),
+                       "paraphraser": paraphraser.name}
+                append_line(failures, json.dumps(row))
+                counts["failed"] += 1
+                continue
+            t.paraphrased_cot = str(para)
+            t.meta["paraphrase_fidelity"] = getattr(para, "fidelity", None)
+            t.meta["paraphraser"] = paraphraser.name
+            append_line(out, t.to_json())
+            counts["written"] += 1
+    return counts
