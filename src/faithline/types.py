@@ -123,6 +123,26 @@ class Sample:
 
 
 TRANSCRIPT_REQUIRED = ("id", "prompt", "cot", "answer")
+_OPTIONAL_TYPES: dict[str, tuple[type, ...]] = {
+    "paraphrased_cot": (str,), "gold": (str,), "correct": (bool,), "label": (dict,),
+    "meta": (dict,), "monitor": (dict,),
+}
+
+
+def _check_types(d: Mapping[str, Any], where: str) -> None:
+    """Optional contract keys are null or of their type; label values are booleans and
+    monitor verdicts are objects."""
+    for key, types in _OPTIONAL_TYPES.items():
+        value = d.get(key)
+        if value is not None and not isinstance(value, types):
+            raise BadInputError(f"{where}: '{key}' must be {types[0].__name__} or null, "
+                                f"got {type(value).__name__}")
+    for name, flag in (d.get("label") or {}).items():
+        if not isinstance(flag, bool):
+            raise BadInputError(f"{where}: label '{name}' must be true or false")
+    for name, verdict in (d.get("monitor") or {}).items():
+        if not isinstance(verdict, dict):
+            raise BadInputError(f"{where}: monitor '{name}' must be an object")
 
 
 @dataclass
@@ -165,6 +185,7 @@ class Transcript:
         for k in TRANSCRIPT_REQUIRED:
             if not isinstance(d[k], str):
                 raise BadInputError(f"{where}: '{k}' must be a string")
+        _check_types(d, where)
         known = {*TRANSCRIPT_REQUIRED, "paraphrased_cot", "gold", "correct", "label", "meta",
                  "monitor"}
         return cls(

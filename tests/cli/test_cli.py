@@ -39,6 +39,9 @@ def test_help_has_an_example(command: str) -> None:
         (["--model", SMOLLM2, "--task", "nosuch"], "unknown task 'nosuch'"),
         (["--model", SMOLLM2, "--task", "missing.jsonl"], "missing.jsonl: no such file"),
         (["--model", SMOLLM2, "--task", "coinflip", "--n", "0"], "--n must be >= 1"),
+        (["--model", SMOLLM2, "--task", "coinflip", "--max-cot-tokens", "0"],
+         "max_new_tokens must be >= 1"),
+        (["--model", SMOLLM2, "--task", "coinflip", "--top-p", "2"], "top_p must be in"),
         (["--model", "openai:m@http://127.0.0.1:9/v1", "--task", "coinflip"], "127.0.0.1:9"),
     ],
 )
@@ -48,6 +51,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, args: list[str], reason
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and reason in lines[0], r.stderr
     assert "Traceback" not in r.stderr
+    assert not (tmp_path / "run").exists()  # nothing written: the corrected command starts clean
 
 
 def test_malformed_task_jsonl_names_the_line(tmp_path: Path) -> None:

@@ -29,12 +29,22 @@ def test_greedy_generation_is_deterministic_and_batched_like_unbatched(smollm2: 
     assert all(len(g) == 1 for g in batched)
 
 
-def test_n_samples_with_seed_reproduce(smollm2: Any) -> None:
+def test_n_samples_with_seed_reproduce_differ_and_keep_prompt_order(smollm2: Any) -> None:
+    import torch
+
     p = GenParams(max_new_tokens=8, temperature=1.0, n=3, seed=7)
+    state = torch.random.get_rng_state()
     a = smollm2.generate([Q], p)[0]
+    assert torch.equal(torch.random.get_rng_state(), state)  # caller's RNG untouched
     b = smollm2.generate([Q], p)[0]
     assert len(a) == 3
     assert [g.text for g in a] == [g.text for g in b]
+    assert len({g.text for g in a}) > 1
+    fr = Prompt.user("Tell me a fact.", prefill="The capital of France is")
+    it = Prompt.user("Tell me a fact.", prefill="The capital of Italy is")
+    two = smollm2.generate([fr, it], GenParams(max_new_tokens=3, temperature=0.01, n=2, seed=1))
+    assert all("Paris" in g.text for g in two[0])
+    assert all("Rome" in g.text for g in two[1])
 
 
 def test_stop_string_truncates_and_sets_finish_reason(smollm2: Any) -> None:
@@ -58,6 +68,19 @@ def test_prefill_is_continued(smollm2: Any) -> None:
     assert smollm2.render(pre).endswith("<|im_start|>assistant\nThe capital of France is")
 
 
+def test_logprobs_cut_with_the_text_at_a_stop_string(smollm2: Any) -> None:
+    count = Prompt.user("Count from 1 to 10, one number per line.")
+    full = smollm2.generate([count], GenParams(max_new_tokens=40, logprobs=True))[0][0]
+    g = smollm2.generate([count], GenParams(max_new_tokens=40, stop=("7",), logprobs=True))[0][0]
+    assert "7" in full.text and "7" not in g.text
+    assert g.tokens is not None and g.logprobs is not None
+    assert len(g.tokens) == len(g.logprobs) < len(full.tokens or ())
+    ids = smollm2.tokenizer.convert_tokens_to_ids(list(g.tokens))
+    assert smollm2.tokenizer.decode(ids[:-1]) == g.text[: len(smollm2.tokenizer.decode(ids[:-1]))]
+    assert len(smollm2.tokenizer.decode(ids[:-1])) < len(g.text)  # nothing past what is needed
+    assert g.logprobs == (full.logprobs or ())[: len(g.logprobs)]
+
+
 def test_logprobs_one_per_token(smollm2: Any) -> None:
     g = smollm2.generate([Q], GenParams(max_new_tokens=6, logprobs=True))[0][0]
     assert g.tokens is not None and g.logprobs is not None
@@ -71,6 +94,8 @@ def test_score_prefers_the_right_continuation(smollm2: Any) -> None:
     paris, rome, long = smollm2.score(pre, [" Paris", " Rome", " Paris, a city in France"])
     assert paris > rome
     assert long < paris and math.isfinite(long)
+    spaced = smollm2.score(Q.with_prefill("The capital of France is "), ["Paris"])[0]
+    assert spaced == pytest.approx(paris, abs=1e-3)  # a trailing space moves into the word
     with pytest.raises(BadInputError):
         smollm2.score(pre, [""])
 
@@ -124,6 +149,11 @@ def test_bad_specs(tmp_path: Path) -> None:
         load_model("nosuch:thing")
     with pytest.raises(BadInputError, match="backend:name"):
         load_model("no-colon")
+    with pytest.raises(BadInputError, match=r"has no config\.json"):
+        load_model(f"hf:{tmp_path}")
+    (tmp_path / "fake.gguf").write_text("not a gguf file")
+    with pytest.raises(BadInputError, match="cannot load gguf file"):
+        load_model(f"gguf:{tmp_path}/fake.gguf")
     with pytest.raises(BadInputError, match="unknown dtype"):
         load_model("builtin:smollm2-135m@fp8")
 

@@ -79,3 +79,28 @@ def test_load_rejects_non_runs(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text("{bad")
     with pytest.raises(BadInputError, match="invalid JSON"):
         Run.load(tmp_path)
+
+
+def test_a_setting_added_later_does_not_block_resume(tmp_path: Path) -> None:
+    Run.open(tmp_path, "generate", {"model": "m"})
+    again = Run.open(tmp_path, "generate", {"model": "m", "new_knob": 0.0},
+                     defaults={"new_knob": 0.0})
+    assert again.info["config"]["new_knob"] == 0.0
+    with pytest.raises(BadInputError, match="new_knob"):
+        Run.open(tmp_path, "generate", {"model": "m", "new_knob": 0.5},
+                 defaults={"new_knob": 0.0})
+
+
+def test_failures_count_once_per_sample(tmp_path: Path) -> None:
+    run = Run.open(tmp_path, "generate", {})
+    run.record_failure("s0", "paraphrase", "truncated", "1st")
+    run.record_failure("s0", "paraphrase", "empty", "2nd, after a resume")
+    assert [f["error"] for f in run.failures()] == ["2nd, after a resume"]
+    assert run.attempts("s0") == 2
+
+
+def test_unwritable_run_directory_is_bad_input(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(BadInputError, match="cannot create run directory"):
+        Run.open(blocker / "run", "generate", {})

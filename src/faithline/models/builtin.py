@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from faithline.errors import BadInputError, FaithlineError
-from faithline.models.hf import HFModel, _device, _import_torch, dequantize_gguf, pick_dtype
+from faithline.models.hf import (
+    HFModel,
+    _device,
+    _import_torch,
+    dequantize_gguf,
+    fingerprint,
+    pick_dtype,
+)
 from faithline.paths import cache_dir
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -54,7 +61,11 @@ def converted_copy(gguf: Path, name: str) -> Path:
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        os.replace(tmp, target) if not target.exists() else shutil.rmtree(tmp)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process converted it first
+            if not (target / "config.json").is_file():
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -76,7 +87,8 @@ def load_builtin(rest: str, spec: str) -> HFModel:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
     return HFModel(model.to(device), tokenizer, spec,
-                   {"source": str(gguf), "converted": str(folder)})
+                   {"source": str(gguf), "converted": str(folder),
+                    "fingerprint": fingerprint(folder)})
 
 
 SMOLLM2_SHAPE: dict[str, Any] = dict(

@@ -22,7 +22,9 @@ from faithline.models.base import Capability, Model
 from faithline.paths import cache_dir
 from faithline.types import Generation, GenParams, Prompt
 
-FINGERPRINT_KEYS = ("spec", "source", "dtype", "class", "model", "base_url")
+FINGERPRINT_KEYS = ("spec", "source", "fingerprint", "dtype", "class", "model", "base_url")
+# Bump when a back-end's outputs change meaning (e.g. a fix to logprobs), so old entries miss.
+CACHE_SCHEMA = 2
 
 
 class CallCache:
@@ -70,8 +72,8 @@ class CachedModel:
         return getattr(self.inner, name)
 
     def _key(self, op: str, prompt: Prompt, extra: Any) -> str:
-        return _hash({"op": op, "model": self._fingerprint, "prompt": prompt.to_dict(),
-                      "extra": extra})
+        return _hash({"schema": CACHE_SCHEMA, "op": op, "model": self._fingerprint,
+                      "prompt": prompt.to_dict(), "extra": extra})
 
     def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[list[Generation]]:
         keys = [self._key("generate", p, asdict(params)) for p in prompts]

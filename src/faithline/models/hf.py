@@ -61,6 +61,17 @@ def pick_dtype(option: str | None, cuda: bool) -> str:
     return DTYPES[choice]
 
 
+def fingerprint(path: str | Path) -> str:
+    """A short hash of the names, sizes and modification times of a model's files, so the call
+    cache never answers for weights that changed under the same path."""
+    import hashlib
+
+    p = Path(path)
+    files = sorted(f for f in p.iterdir() if f.is_file()) if p.is_dir() else [p]
+    stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    return hashlib.sha256(repr(stats).encode()).hexdigest()[:16]
+
+
 def split_option(rest: str) -> tuple[str, str | None]:
     """'path@bf16' -> ('path', 'bf16'); a trailing '@x' is an option only if x is a dtype."""
     head, at, tail = rest.rpartition("@")
@@ -151,41 +162,59 @@ class HFModel:
         return kwargs
 
     def generate_texts(self, texts: Sequence[str], params: GenParams) -> list[list[Generation]]:
-        """Generate for already-rendered prompt texts (one batch)."""
+        """Generate for already-rendered prompt texts (one batch).
+
+        A seed applies inside a forked RNG, so generation never disturbs the caller's (e.g. a
+        trainer's) random state.
+        """
         torch = self._torch
         enc = self._encode(texts)
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
-        with torch.inference_mode():
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
             out = self.model.generate(**enc, **self.generation_kwargs(params))
         sequences = out.sequences if params.logprobs else out
-        new = sequences[:, enc["input_ids"].shape[1] :].tolist()
+        new = sequences[:, enc["input_ids"].shape[1] :]
         logps = None
-        if params.logprobs:
-            logits = torch.stack(out.logits, dim=1).float()  # [batch*n, steps, vocab]
-            logps = torch.log_softmax(logits, dim=-1)
+        if params.logprobs:  # the chosen token's logprob per step, one step at a time
+            logps = torch.stack([
+                torch.log_softmax(step.float(), dim=-1).gather(1, new[:, k : k + 1]).squeeze(1)
+                for k, step in enumerate(out.logits)
+            ], dim=1).tolist()
         gens: list[list[Generation]] = [[] for _ in texts]
-        for row, ids in enumerate(new):
-            gens[row // params.n].append(self._finish(ids, params, logps, row))
+        for row, ids in enumerate(new.tolist()):
+            gens[row // params.n].append(self._finish(ids, params, logps[row] if logps else None))
         return gens
 
-    def _finish(self, ids: list[int], params: GenParams, logps: Any, row: int) -> Generation:
+    def _finish(self, ids: list[int], params: GenParams, logps: list[float] | None) -> Generation:
         ended = False
         for k, tok in enumerate(ids):
-            if tok in self._eos_ids:
+            if tok in self._eos_ids or tok == self.tokenizer.pad_token_id:
                 ids, ended = ids[:k], True
                 break
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        for stop in params.stop:
-            cut = text.find(stop)
-            if cut >= 0:
-                text, ended = text[:cut], True
+        cuts = [c for c in (text.find(stop) for stop in params.stop) if c >= 0]
+        if cuts:
+            text, ended = text[: min(cuts)], True
+            ids = self._ids_covering(ids, len(text))
         tokens = lps = None
         if logps is not None:
             tokens = tuple(self.tokenizer.convert_ids_to_tokens(ids))
-            lps = tuple(float(logps[row, k, t]) for k, t in enumerate(ids))
+            lps = tuple(logps[: len(ids)])
         return Generation(text=text, finish_reason="stop" if ended else "length",
                           tokens=tokens, logprobs=lps)
+
+    def _ids_covering(self, ids: list[int], n_chars: int) -> list[int]:
+        """The shortest prefix of ``ids`` whose text covers the first ``n_chars`` characters."""
+        lo, hi = 0, len(ids)
+        while lo < hi:  # decoded length grows with the prefix: binary search
+            mid = (lo + hi) // 2
+            if len(self.tokenizer.decode(ids[:mid], skip_special_tokens=True)) >= n_chars:
+                hi = mid
+            else:
+                lo = mid + 1
+        return ids[:lo]
 
     # ----- scoring ---------------------------------------------------------------------------
     def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
@@ -193,8 +222,14 @@ class HFModel:
         if not continuations:
             return []
         torch = self._torch
-        prefix = self.tokenizer(self.render(prompt), add_special_tokens=False)["input_ids"]
-        conts = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
+        # Tokenisers attach a space to the word after it: "is " + "Paris" must be scored as
+        # "is" + " Paris", or the continuation starts with an unnatural token.
+        rendered = self.render(prompt)
+        head = rendered.rstrip(" ")
+        space = rendered[len(head):]
+        prefix = self.tokenizer(head, add_special_tokens=False)["input_ids"]
+        conts = [self.tokenizer(space + c, add_special_tokens=False)["input_ids"]
+                 for c in continuations]
         if any(not c for c in conts):
             raise BadInputError("score: every continuation must be non-empty")
         width = len(prefix) + max(len(c) for c in conts)
@@ -292,14 +327,17 @@ def load_hf(rest: str, spec: str) -> HFModel:
     if looks_local and not os.path.isdir(os.path.expanduser(name)):
         raise BadInputError(f"hf model directory '{name}' does not exist")
     path = os.path.expanduser(name)
+    if looks_local and not os.path.isfile(os.path.join(path, "config.json")):
+        raise BadInputError(f"hf model directory '{name}' has no config.json")
     device = _device()
     dtype = pick_dtype(option, device == "cuda")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
-    except OSError as e:
+    except (OSError, ValueError, KeyError) as e:
         raise BadInputError(f"cannot load hf model '{name}': {str(e).splitlines()[0]}") from None
-    return HFModel(model.to(device), tokenizer, spec, {"source": path})
+    source = {"source": path, "fingerprint": fingerprint(path) if looks_local else None}
+    return HFModel(model.to(device), tokenizer, spec, source)
 
 
 def dequantize_gguf(path: str, dtype: str) -> tuple[Any, Any]:
@@ -331,5 +369,9 @@ def load_gguf(rest: str, spec: str) -> HFModel:
     if not os.path.isfile(path):
         raise BadInputError(f"gguf file '{name}' does not exist")
     device = _device()
-    model, tokenizer = dequantize_gguf(path, pick_dtype(option, device == "cuda"))
-    return HFModel(model.to(device), tokenizer, spec, {"source": os.path.abspath(path)})
+    try:
+        model, tokenizer = dequantize_gguf(path, pick_dtype(option, device == "cuda"))
+    except (OSError, ValueError, KeyError) as e:
+        raise BadInputError(f"cannot load gguf file '{name}': {str(e).splitlines()[0]}") from None
+    return HFModel(model.to(device), tokenizer, spec,
+                   {"source": os.path.abspath(path), "fingerprint": fingerprint(path)})

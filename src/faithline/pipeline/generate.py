@@ -10,12 +10,12 @@ From Python: ``generate(GenerateConfig(model=..., task=..., n=4, out="runs/cf"))
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from faithline.errors import BadInputError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
-from faithline.pipeline.format import FORMATS
+from faithline.pipeline.format import FORMATS, CotFormat
 from faithline.pipeline.paraphraser import Paraphraser
 from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
 from faithline.pipeline.pipelines import (
@@ -27,6 +27,7 @@ from faithline.pipeline.pipelines import (
 from faithline.pipeline.runner import execute, summarize
 from faithline.runs import Run
 from faithline.tasks import Task, get_task
+from faithline.types import GenParams
 
 
 def _help(text: str) -> dict[str, str]:
@@ -68,6 +69,14 @@ class GenerateConfig:
             raise BadInputError(f"--n must be >= 1, got {self.n}")
         if self.batch_size < 1:
             raise BadInputError(f"--batch-size must be >= 1, got {self.batch_size}")
+        # Fail before anything is written, so a corrected command starts a clean run.
+        GenParams(max_new_tokens=self.max_cot_tokens, temperature=self.temperature,
+                  top_p=self.top_p)
+        GenParams(max_new_tokens=self.max_answer_tokens)
+        GenParams(max_new_tokens=self.max_paraphrase_tokens)
+        CotFormat(self.format)
+        if not 0 <= self.min_fidelity <= 1:
+            raise BadInputError(f"--min-fidelity must be in [0, 1], got {self.min_fidelity}")
 
     def specs(self) -> dict[str, str]:
         """Role -> model spec (the paraphraser's models come from its own spec)."""
@@ -83,14 +92,23 @@ class GenerateConfig:
 ModelPool = MutableMapping[str, Model]
 
 
-def load_roles(cfg: GenerateConfig,
-               pool: ModelPool | None = None) -> tuple[dict[str, Model], Paraphraser | None]:
-    """Load each role's model once per distinct spec (validating every spec first), and the
-    paraphraser; with ``cfg.cache`` every model answers repeated calls from the call cache."""
+def check_specs(cfg: GenerateConfig) -> None:
+    """Every model spec names a known back-end (before anything is loaded or written)."""
+    specs = list(cfg.specs().values())
+    specs += paraphraser_model_specs(cfg.paraphraser) if cfg.paraphraser else []
+    for spec in specs:
+        BACKENDS.get(parse_spec(spec)[0])
+
+
+def load_roles(cfg: GenerateConfig, pool: ModelPool | None = None
+               ) -> tuple[dict[str, Model], dict[str, Model]]:
+    """Load each role's model, and the paraphraser's, once per distinct spec; with
+    ``cfg.cache`` every model answers repeated calls from the call cache.
+
+    Returns (role -> model, paraphraser model spec -> model).
+    """
     specs = cfg.specs()
     para_specs = paraphraser_model_specs(cfg.paraphraser) if cfg.paraphraser else []
-    for spec in [*specs.values(), *para_specs]:
-        BACKENDS.get(parse_spec(spec)[0])
     pool = {} if pool is None else pool
     cache = CallCache() if cfg.cache else None
 
@@ -99,14 +117,19 @@ def load_roles(cfg: GenerateConfig,
             pool[spec] = load_model(spec)
         return CachedModel(pool[spec], cache) if cache else pool[spec]
 
-    models = {role: get(spec) for role, spec in specs.items()}
-    paraphraser = None
-    if cfg.paraphraser:
-        para_pool = {spec: get(spec) for spec in para_specs}
-        paraphraser = get_paraphraser(cfg.paraphraser, para_pool, seed=cfg.seed,
-                                      max_new_tokens=cfg.max_paraphrase_tokens,
-                                      min_fidelity=cfg.min_fidelity)
-    return models, paraphraser
+    return {role: get(spec) for role, spec in specs.items()}, {s: get(s) for s in para_specs}
+
+
+def make_paraphraser(cfg: GenerateConfig, para_pool: dict[str, Model],
+                     retry_round: int = 0) -> Paraphraser | None:
+    """The paraphraser of ``cfg``. ``retry_round`` (how often the run was resumed) shifts its
+    seed, so sampled retries of a failed paraphrase are not answered from the call cache with
+    the same failure; first attempts are greedy and do not depend on it."""
+    if not cfg.paraphraser:
+        return None
+    return get_paraphraser(cfg.paraphraser, para_pool, seed=cfg.seed + 1000 * retry_round,
+                           max_new_tokens=cfg.max_paraphrase_tokens,
+                           min_fidelity=cfg.min_fidelity)
 
 
 def build_pipeline(cfg: GenerateConfig, models: dict[str, Model], paraphraser: Paraphraser | None,
@@ -123,9 +146,13 @@ def generate(cfg: GenerateConfig, pool: ModelPool | None = None, progress: bool 
     """Run ``cfg`` into ``cfg.out`` (creating or resuming it) and write metrics.json."""
     task = get_task(cfg.task)
     samples = task.samples(cfg.n, seed=cfg.seed)
-    models, paraphraser = load_roles(cfg, pool)
+    check_specs(cfg)
+    models, para_pool = load_roles(cfg, pool)  # an unreachable server fails before any write
+    defaults = {f.name: f.default for f in fields(GenerateConfig) if f.default is not MISSING}
+    run = Run.open(cfg.out, "generate", asdict(cfg), seeds={"seed": cfg.seed},
+                   defaults=defaults)
+    paraphraser = make_paraphraser(cfg, para_pool, retry_round=run.info.get("resumed", 0))
     pipeline = build_pipeline(cfg, models, paraphraser, task)
-    run = Run.open(cfg.out, "generate", asdict(cfg), seeds={"seed": cfg.seed})
     run.info["task"] = task.describe()
     infos = {role: m.info() for role, m in models.items()}
     if paraphraser is not None:
@@ -134,7 +161,8 @@ def generate(cfg: GenerateConfig, pool: ModelPool | None = None, progress: bool 
     execute(run, pipeline, samples, cfg.batch_size, progress=progress)
     ids = {s.id for s in samples}
     transcripts = [t for t in run.transcripts() if t.id in ids]
-    metrics = summarize(transcripts, run.failures(), len(samples))
+    failures = [f for f in run.failures() if f.get("id") in ids]
+    metrics = summarize(transcripts, failures, len(samples))
     metrics.update(task=cfg.task, pipeline=pipeline.name)
     run.write_metrics(metrics)
     return run

@@ -54,7 +54,11 @@ def execute(run: Run, pipeline: BasePipeline, samples: Sequence[Sample], batch_s
 
 def summarize(transcripts: Sequence[Transcript], failures: Sequence[dict[str, Any]],
               samples_total: int) -> dict[str, Any]:
-    """Run-level metrics: accuracy and answer-parse rate with bootstrap CIs, CoT length."""
+    """Run-level metrics: accuracy and answer-parse rate with bootstrap CIs, CoT length.
+
+    ``accuracy`` counts a sample that failed closed as wrong (so failures cannot flatter a
+    pipeline); ``accuracy_completed`` is over the completed transcripts only.
+    """
     correct = [float(bool(t.correct)) for t in transcripts if t.correct is not None]
     parsed = [float(t.answer != "") for t in transcripts]
     metrics: dict[str, Any] = {
@@ -62,7 +66,8 @@ def summarize(transcripts: Sequence[Transcript], failures: Sequence[dict[str, An
         "transcripts": len(transcripts),
         "failed": len(failures),
         "failures_by_kind": dict(Counter(str(f.get("kind")) for f in failures)),
-        "accuracy": bootstrap_ci(correct),
+        "accuracy": bootstrap_ci(correct + [0.0] * len(failures)),
+        "accuracy_completed": bootstrap_ci(correct),
         "answer_parsed": bootstrap_ci(parsed),
         "cot_chars_mean": (sum(len(t.cot) for t in transcripts) / len(transcripts)
                            if transcripts else 0.0),

@@ -72,8 +72,13 @@ class Run:
     # ----- open / load -----------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, command: str, config: Mapping[str, Any],
-             seeds: Mapping[str, int] | None = None) -> Run:
-        """Create ``path`` as a new run, or resume it if it holds the same command and config."""
+             seeds: Mapping[str, int] | None = None,
+             defaults: Mapping[str, Any] | None = None) -> Run:
+        """Create ``path`` as a new run, or resume it if it holds the same command and config.
+
+        ``defaults`` are the config's default values: a key that an older run.json lacks (a
+        setting added since) counts as its default, so new settings never block a resume.
+        """
         p = Path(path)
         if p.exists() and not p.is_dir():
             raise BadInputError(f"run path '{p}' exists and is not a directory")
@@ -81,13 +86,16 @@ class Run:
         config = dict(config)
         if run_json.is_file():
             run = cls.load(p)
-            run._check_same(command, config)
+            run._check_same(command, config, defaults or {})
             run.info["config"] = config
             run.info["resumed"] = run.info.get("resumed", 0) + 1
             repair_jsonl_tail(run.transcripts_path)
             repair_jsonl_tail(run.failures_path)
         else:
-            p.mkdir(parents=True, exist_ok=True)
+            try:
+                p.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise BadInputError(f"cannot create run directory '{p}': {e.strerror}") from None
             run = cls(p, {
                 "schema": SCHEMA,
                 "name": p.name,
@@ -117,8 +125,9 @@ class Run:
             raise BadInputError(f"{run_json}: not a faithline run.json (no schema)")
         return cls(p, info)
 
-    def _check_same(self, command: str, config: Mapping[str, Any]) -> None:
-        old = self.info.get("config", {})
+    def _check_same(self, command: str, config: Mapping[str, Any],
+                    defaults: Mapping[str, Any]) -> None:
+        old = {**defaults, **self.info.get("config", {})}
         if self.info.get("command") != command:
             raise BadInputError(
                 f"run '{self.path}' was made by '{self.info.get('command')}', not '{command}'; "
@@ -163,20 +172,26 @@ class Run:
     def transcripts(self) -> list[Transcript]:
         if not self.transcripts_path.is_file():
             return []
-        return read_transcripts(self.transcripts_path)
+        return read_transcripts(self.transcripts_path, skip_torn_tail=True)
 
     def done_ids(self) -> set[str]:
         return {t.id for t in self.transcripts()}
 
     def failures(self, unresolved_only: bool = True) -> list[dict[str, Any]]:
-        """Recorded failures; by default only those whose sample has no transcript yet."""
+        """Recorded failures. By default only the latest per sample that has no transcript yet
+        (a sample retried on resume and failing again counts once)."""
         if not self.failures_path.is_file():
             return []
-        rows = [row for _, row in iter_jsonl(self.failures_path)]
+        rows = [row for _, row in iter_jsonl(self.failures_path, skip_torn_tail=True)]
         if unresolved_only:
             done = self.done_ids()
-            rows = [r for r in rows if r.get("id") not in done]
+            latest = {r.get("id"): r for r in rows if r.get("id") not in done}
+            rows = list(latest.values())
         return rows
+
+    def attempts(self, sample_id: str) -> int:
+        """How many times ``sample_id`` has failed so far (retries use a fresh seed)."""
+        return sum(r.get("id") == sample_id for r in self.failures(unresolved_only=False))
 
     def metrics(self) -> dict[str, Any]:
         if not self.metrics_path.is_file():
