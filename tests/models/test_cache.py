@@ -38,3 +38,14 @@ def test_scores_cached(smollm2: Any, tmp_path: Path) -> None:
     assert m.score(P[0], [" Hi", " Bye"]) == a
     assert (m.hits, m.misses) == (1, 1)
     assert m.render(P[0]) == smollm2.render(P[0])  # other methods pass through
+
+
+def test_fingerprint_changes_when_model_files_change(tmp_path: Path) -> None:
+    from faithline.models.hf import fingerprint
+
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"a")
+    before = fingerprint(tmp_path)
+    assert fingerprint(tmp_path) == before
+    (tmp_path / "model.safetensors").write_bytes(b"bb")  # retrained under the same path
+    assert fingerprint(tmp_path) != before
