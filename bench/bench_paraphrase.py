@@ -48,7 +48,7 @@ def main() -> None:
     outs = {}
     for mode in ("one_at_a_time", "batched"):
         secs, out = run(para, cots, batched=mode == "batched")
-        texts = [str(o) for o in out]
+        texts = [str(o) if isinstance(o, str) else "" for o in out]  # failures produce nothing
         tokens = sum(len(model.tokenizer(t, add_special_tokens=False)["input_ids"])
                      for t in texts)
         rows[mode] = {"seconds": round(secs, 2), "cots_per_s": round(len(cots) / secs, 3),
