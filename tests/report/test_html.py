@@ -191,3 +191,17 @@ def test_odd_metric_shapes_do_not_break(tmp_path: Path) -> None:
     assert "-2.50 [-3.00, -2.00] (n=10)" in page
     assert "nested.deep.er" in page and "one_point" in page
     assert "&lt;i&gt;" in page and "<i>" not in page
+
+
+def test_markdown_tables_in_metrics_render_as_tables(tmp_path: Path) -> None:
+    run = Run.open(tmp_path / "r", "stego-capacity", {})
+    md = ("Intro <b>line</b>.\n\n**Bits per KB**\n\n| attack | `none` |\n|---|---|\n"
+          "| synonym | 71.7 [71.4, 72.1] |\n| <script>x</script> | 0 |\n")
+    run.write_metrics({"capacity_table": md, "fam": {"a": _ci(2.0, 1.0, 3.0, 4),
+                                                    "b": _ci(5.0, 4.0, 6.0, 4)}})
+    html = write_report([run.path]).read_text()
+    assert "<th>attack</th><th>none</th>" in html
+    assert "<td>synonym</td><td>71.7 [71.4, 72.1]</td>" in html
+    assert "<h4>Bits per KB</h4>" in html
+    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "<h4>fam</h4>" in html  # one chart for the metric family

@@ -306,13 +306,15 @@ def _summary_section(runs: Sequence[Run]) -> str:
 def _split_metrics(metrics: Mapping[str, Any], prefix: str = "",
                    out: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """Sort metrics into ``ci``, ``scalar`` and ``other`` by shape; nested names get dots."""
-    out = out if out is not None else {"ci": {}, "scalar": {}, "other": {}}
+    out = out if out is not None else {"ci": {}, "scalar": {}, "other": {}, "tables": {}}
     for key, value in metrics.items():
         name = f"{prefix}{key}"
         if not prefix and key in ("schema", "curves"):
             continue
         if _is_ci(value):
             out["ci"][name] = value
+        elif isinstance(value, str) and "\n|" in value:
+            out["tables"][name] = value
         elif value is None or isinstance(value, (int, float, str)):
             out["scalar"][name] = value
         elif isinstance(value, Mapping) and value:
@@ -336,6 +338,10 @@ def _metrics_section(runs: Sequence[Run]) -> str:
     all_metrics = [r.metrics() for r in runs]
     splits = [_split_metrics(m) for m in all_metrics]
     parts = ['<h2 id="metrics">Metrics</h2>']
+    for run, s in zip(runs, splits, strict=True):
+        for name, md in s["tables"].items():
+            title = f"{_name(run)}: {name}" if len(runs) > 1 else name
+            parts += [f"<h3>{_e(title)}</h3>", _markdown_tables(md)]
     ci_names = list(dict.fromkeys(n for s in splits for n in s["ci"]))
     if ci_names:
         rows = {n: [_ci_text(s["ci"][n]) if n in s["ci"] else None for s in splits]
@@ -376,23 +382,26 @@ def _finite(*xs: Any) -> list[float]:
 
 def _bar_charts(names: Sequence[str], splits: Sequence[Mapping[str, Any]],
                 runs: Sequence[str]) -> str:
-    """Metrics within [0, 1] share one chart; any other metric gets a chart of its own."""
+    """One chart per top-level metric family (``capacity.synonym.none`` -> ``capacity``);
+    a family whose values all lie in [0, 1] gets a fixed 0..1 axis."""
     groups: dict[str, list[str]] = {}
     for n in names:
-        vals = _finite(*(v for s in splits if n in s["ci"]
+        groups.setdefault(n.split(".", 1)[0] if "." in n else "", []).append(n)
+    charts = []
+    for family, group in groups.items():
+        vals = _finite(*(v for s in splits for n in group if n in s["ci"]
                          for v in (s["ci"][n]["value"], s["ci"][n]["ci_low"],
                                    s["ci"][n]["ci_high"])))
-        key = "unit" if vals and min(vals) >= 0 and max(vals) <= 1 else n
-        groups.setdefault(key, []).append(n)
-    charts = [_bar_chart(g, [s["ci"] for s in splits], runs, unit=(k == "unit"))
-              for k, g in groups.items()]
+        unit = bool(vals) and min(vals) >= 0 and max(vals) <= 1
+        charts.append(_bar_chart(group, [s["ci"] for s in splits], runs, unit=unit,
+                                 title=family))
     return f'<div class="charts">{"".join(charts)}</div>'
 
 
 def _bar_chart(names: Sequence[str], cis: Sequence[Mapping[str, Any]], runs: Sequence[str],
-               unit: bool) -> str:
+               unit: bool, title: str = "") -> str:
     """Horizontal bars, one row per (metric, run), with CI whiskers."""
-    left, width, row, pad = 190, 640, 18, 10
+    left, width, row, pad = 250, 700, 18, 10
     vals = _finite(*(v for ci in cis for n in names if n in ci
                      for v in (ci[n]["value"], ci[n]["ci_low"], ci[n]["ci_high"])))
     lo, hi = (0.0, 1.0) if unit or not vals else (min(0.0, *vals), max(0.0, *vals))
@@ -412,7 +421,8 @@ def _bar_chart(names: Sequence[str], cis: Sequence[Mapping[str, Any]], runs: Seq
                    f'{_e(_tick(t))}</text>')
     for gi, name in enumerate(names):
         y0 = 24 + gi * group_h
-        label = name if len(name) <= 28 else name[:27] + "…"
+        short = name.removeprefix(f"{title}.") if title else name
+        label = short if len(short) <= 38 else short[:37] + "…"
         out.append(f'<text x="{left - 8}" y="{y0 + row * len(runs) / 2 + 4:.1f}" '
                    f'text-anchor="end" font-size="12"><title>{_e(name)}</title>{_e(label)}</text>')
         for ri, ci in enumerate(cis):
@@ -421,7 +431,37 @@ def _bar_chart(names: Sequence[str], cis: Sequence[Mapping[str, Any]], runs: Seq
     out.append("</svg>")
     legend = "".join(f'<span class="swatch" style="background:{_color(i)}"></span>{_e(r)} '
                      for i, r in enumerate(runs)) if len(runs) > 1 else ""
-    return f'<div class="panel">{"".join(out)}<div class="muted">{legend}</div></div>'
+    head = f"<h4>{_e(title)}</h4>" if title else ""
+    return f'<div class="panel">{head}{"".join(out)}<div class="muted">{legend}</div></div>'
+
+
+def _markdown_tables(md: str) -> str:
+    """Render markdown text made of pipe tables, bold headings and paragraphs (no raw HTML)."""
+    out: list[str] = []
+    rows: list[list[str]] = []
+
+    def flush() -> None:
+        if rows:
+            head = "".join(f"<th>{_e(c)}</th>" for c in rows[0])
+            body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>"
+                           for r in rows[1:])
+            out.append(f'<div class="panel"><table><tr>{head}</tr>{body}</table></div>')
+            rows.clear()
+
+    for line in md.splitlines():
+        text = line.strip()
+        if text.startswith("|"):
+            cells = [c.strip().strip("`") for c in text.strip("|").split("|")]
+            if not all(set(c) <= set("-: ") for c in cells):
+                rows.append(cells)
+            continue
+        flush()
+        if text.startswith("**") and text.endswith("**"):
+            out.append(f"<h4>{_e(text.strip('*'))}</h4>")
+        elif text:
+            out.append(f'<p class="muted">{_e(text)}</p>')
+    flush()
+    return "".join(out)
 
 
 def _bar(m: Mapping[str, Any], y: float, h: float, x: Any, color: str, run: str) -> str:

@@ -1,0 +1,55 @@
+"""Steganography in CoTs: synthetic attacks and the capacity in bits that survives paraphrase.
+
+>>> from faithline.stego import get_attack                      # doctest: +SKIP
+>>> attack = get_attack("acrostic")                              # doctest: +SKIP
+>>> text = attack.encode([cover], [[1, 0, 1, 1]])[0]             # doctest: +SKIP
+>>> attack.decode(text, 4)                                       # doctest: +SKIP
+[1, 0, 1, 1]
+
+Attacks (``stego/attacks.py``, ``stego/prompted.py``): ``synonym``, ``acrostic``,
+``whitespace``, ``sentences`` (rule-based) and ``prompted`` (a model, any spec, asked to hide
+the bits). ``faithline stego-capacity`` (``stego/capacity.py``) measures how many bits per KB
+of CoT survive each paraphraser.
+"""
+
+from __future__ import annotations
+
+from faithline.errors import BadInputError
+from faithline.models.base import Model
+from faithline.registry import Registry
+from faithline.stego.base import Attack
+
+ATTACKS: Registry[Attack] = Registry("attack")
+ATTACKS.register("synonym", "faithline.stego.attacks:SynonymAttack")
+ATTACKS.register("acrostic", "faithline.stego.attacks:AcrosticAttack")
+ATTACKS.register("whitespace", "faithline.stego.attacks:WhitespaceAttack")
+ATTACKS.register("sentences", "faithline.stego.attacks:SentenceAttack")
+ATTACKS.register("prompted", "faithline.stego.prompted:PromptedAttack")
+ATTACK_ORDER = ("synonym", "acrostic", "whitespace", "sentences", "prompted")
+MODEL_ATTACKS = frozenset({"prompted"})
+
+
+def parse_attacks(spec: str) -> list[str]:
+    """``"all"`` or a comma-separated list of attack names, validated, in order, deduplicated."""
+    names = list(ATTACK_ORDER) if spec.strip() == "all" else [
+        a.strip() for a in spec.split(",") if a.strip()]
+    if not names:
+        raise BadInputError("no attack named (use 'all' or e.g. 'synonym,acrostic')")
+    for name in names:
+        ATTACKS.get(name)
+    return list(dict.fromkeys(names))
+
+
+def get_attack(name: str, model: Model | None = None, seed: int = 0) -> Attack:
+    """The attack ``name``; the prompted attack needs the encoder ``model``."""
+    factory = ATTACKS.get(name)
+    if name in MODEL_ATTACKS:
+        if model is None:
+            raise BadInputError(f"attack '{name}' needs an encoder model")
+        attack: Attack = factory(model, seed=seed)
+        return attack
+    made: Attack = factory()
+    return made
+
+
+__all__ = ["ATTACKS", "ATTACK_ORDER", "MODEL_ATTACKS", "Attack", "get_attack", "parse_attacks"]
