@@ -2,6 +2,9 @@
 
     faithline demo
     faithline generate --model builtin:smollm2-135m --task coinflip --n 4 --out runs/cf
+    faithline eval --model builtin:smollm2-135m --task mcq-cues --n 20 --out runs/faith
+    faithline paraphrase runs/cf/transcripts.jsonl --paraphraser canonical --out para.jsonl
+    faithline stego-capacity --out runs/stego
     faithline report runs/cf
     faithline serve --model builtin:smollm2-135m --port 8000
 
@@ -60,6 +63,23 @@ def cmd_paraphrase(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(ns: argparse.Namespace) -> int:
+    from faithline.faithfulness.evaluate import EvalConfig, run_eval
+
+    run = run_eval(config_from_args(EvalConfig, ns), progress=not ns.quiet)
+    print(f"{run.path}: metrics in {run.metrics_path}, report: faithline report {run.path}")
+    return 0
+
+
+def cmd_stego(ns: argparse.Namespace) -> int:
+    from faithline.stego.capacity import StegoConfig, run_stego_capacity
+
+    run = run_stego_capacity(config_from_args(StegoConfig, ns), progress=not ns.quiet)
+    table = run.path / "capacity.md"
+    print(table.read_text() if table.is_file() else f"{run.path}: done")
+    return 0
+
+
 def cmd_demo(ns: argparse.Namespace) -> int:
     from faithline.demo import DemoConfig, run_demo
 
@@ -98,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_config_args(add("demo", cmd_demo, demo.__doc__), DemoConfig)
     add_config_args(add("generate", cmd_generate, generate_mod.__doc__), GenerateConfig)
+    for name, handler, module, cls in (
+        ("stego-capacity", cmd_stego, "faithline.stego.capacity", "StegoConfig"),
+    ):
+        mod = importlib.import_module(module)
+        add_config_args(add(name, handler, mod.__doc__), getattr(mod, cls))
     para_mod = importlib.import_module("faithline.pipeline.paraphrase_file")
     para = add("paraphrase", cmd_paraphrase, para_mod.__doc__)
     para.add_argument("input", help="Transcript JSONL file")
