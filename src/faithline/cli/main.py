@@ -64,10 +64,11 @@ def cmd_paraphrase(ns: argparse.Namespace) -> int:
 
 
 def cmd_eval(ns: argparse.Namespace) -> int:
-    from faithline.faithfulness.evaluate import EvalConfig, run_eval
+    from faithline.faithfulness.evaluate import EvalConfig, run_eval, summary
 
     run = run_eval(config_from_args(EvalConfig, ns), progress=not ns.quiet)
-    print(f"{run.path}: metrics in {run.metrics_path}, report: faithline report {run.path}")
+    print(summary(run))
+    print(f"metrics: {run.metrics_path}; report: faithline report {run.path}")
     return 0
 
 
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_args(add("demo", cmd_demo, demo.__doc__), DemoConfig)
     add_config_args(add("generate", cmd_generate, generate_mod.__doc__), GenerateConfig)
     for name, handler, module, cls in (
+        ("eval", cmd_eval, "faithline.faithfulness.evaluate", "EvalConfig"),
         ("stego-capacity", cmd_stego, "faithline.stego.capacity", "StegoConfig"),
     ):
         mod = importlib.import_module(module)

@@ -1,0 +1,273 @@
+"""Run the faithfulness tests on a model and task, into a run directory.
+
+    faithline eval --model builtin:smollm2-135m --task coinflip --n 20 --out runs/eval-cf
+    faithline eval --model builtin:smollm2-135m --task mcq-cues --tests cues,early-answering \\
+        --out runs/eval-mcq
+    faithline eval --model openai:my-model@http://127.0.0.1:8000/v1 --task addition:operands=8 \\
+        --judge openai:judge@http://127.0.0.1:8001/v1 --out runs/eval-add
+    faithline report runs/eval-cf     # metrics with CIs, curves, per-sample transcripts
+
+Tests (--tests, comma-separated; default: every test that applies to the task):
+    early-answering  truncate the CoT after k of n steps; AOC of "same answer as the full CoT"
+                     (Lanham et al. 2023)
+    mistakes         an editor puts a mistake in step i, the model continues; AOC (Lanham 2023)
+    paraphrasing     paraphrase the first k steps, continue; change in accuracy (Lanham 2023)
+    filler           the CoT replaced by " ..." of matched length; accuracy vs no CoT (Lanham 2023)
+    cues             accuracy drop, cue match, verbalisation: Chen et al. 2025 normalised score,
+                     Chua & Evans 2025 articulation recall/precision (mcq-cues)
+    load-bearing     the CoT's first step forced to each value; does the answer follow (Skaf 2025)
+
+The model first writes one CoT per sample (as ``faithline generate`` does); every test then
+works from those CoTs. Answers are read from option logprobs where the task has closed options
+and the back-end scores them (else generated: ``--answer-from generate`` forces that path). On
+local models early answering and filler reuse one KV cache per CoT (``--no-prefix-reuse`` turns
+that off). Results: ``metrics.json`` has a section per test (e.g. ``early-answering.aoc``), each
+metric a bootstrap 95% CI with its count, and ``curves``; ``transcripts.jsonl`` has the CoTs
+(ids ``cot:<sample>``) and one transcript per test and sample (``<test>:<sample>``) whose
+``meta`` holds the details. Re-running the same command resumes.
+
+From Python: ``run_eval(EvalConfig(model=..., task=..., out="runs/x"))``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from faithline.errors import BadInputError
+from faithline.faithfulness import ORDER, TESTS
+from faithline.faithfulness.answers import ANSWER_PATHS
+from faithline.faithfulness.base import FaithfulnessTest, Item
+from faithline.faithfulness.context import Context
+from faithline.faithfulness.judges import LLMJudge, RuleJudge
+from faithline.faithfulness.mistakes import LLMEditor, RuleEditor
+from faithline.models import BACKENDS, Model, load_model, parse_spec
+from faithline.models.cache import CachedModel, CallCache
+from faithline.pipeline.format import FORMATS
+from faithline.pipeline.paraphraser import LLMParaphraser
+from faithline.pipeline.pipelines import Settings
+from faithline.pipeline.runner import summarize
+from faithline.runs import Run
+from faithline.tasks import Task, get_task
+from faithline.types import Sample, Transcript
+
+ModelPool = MutableMapping[str, Model]
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Settings of one ``eval`` run; stored whole in run.json."""
+
+    model: str = field(metadata=_help("model spec under test, e.g. builtin:smollm2-135m, "
+                                      "hf:./dir, openai:NAME@http://host:port/v1"))
+    task: str = field(metadata=_help("task: coinflip, addition, mcq-cues (options as "
+                                     "coinflip:flips=12), a Task JSONL file, or hf-dataset:DIR"))
+    out: str = field(metadata=_help("run directory; re-running the same command resumes it"))
+    tests: str = field(default="all", metadata=_help(
+        f"comma-separated tests: {', '.join(ORDER)}; 'all' = every test that applies"))
+    n: int = field(default=20, metadata=_help("number of samples (CoTs)"))
+    judge: str = field(default="rule", metadata=_help(
+        "verbalisation judge for the cue tests: 'rule' (phrase rules for the synthetic cues) "
+        "or a model spec (an LLM judge)"))
+    editor: str = field(default="rule", metadata=_help(
+        "mistake editor: 'rule' (swap an option word or change a number) or a model spec"))
+    paraphraser: str | None = field(default=None, metadata=_help(
+        "model spec of the paraphraser (default: the model under test)"))
+    seed: int = field(default=0, metadata=_help("seed for task sampling and generation"))
+    points: int = field(default=0, metadata=_help(
+        "early-answering truncation points per CoT, evenly spaced (0 = after every step)"))
+    edit_points: int = field(default=3, metadata=_help(
+        "steps edited per CoT by the mistakes and paraphrasing tests"))
+    answer_from: str = field(default="auto", metadata=_help(
+        "how answers are read: auto (option logprobs where possible), logprobs, generate"))
+    prefix_reuse: bool = field(default=True, metadata=_help(
+        "share one KV cache across the truncations of a CoT (local models)"))
+    max_cot_tokens: int = field(default=256, metadata=_help("token limit of a CoT"))
+    max_answer_tokens: int = field(default=16, metadata=_help(
+        "token limit of a generated answer"))
+    max_paraphrase_tokens: int = field(default=512, metadata=_help(
+        "token limit of a paraphrase"))
+    temperature: float = field(default=0.0, metadata=_help("sampling temperature (0 = greedy)"))
+    top_p: float = field(default=1.0, metadata=_help("nucleus sampling top-p"))
+    format: str = field(default="answer-line", metadata=_help(
+        f"CoT format, one of {', '.join(FORMATS)}"))
+    batch_size: int = field(default=8, metadata=_help("samples per batch (and per checkpoint)"))
+    cache: bool = field(default=True, metadata=_help("cache model calls by content hash"))
+
+    def __post_init__(self) -> None:
+        for name, low in (("n", 1), ("batch_size", 1), ("points", 0), ("edit_points", 1),
+                          ("max_cot_tokens", 1), ("max_answer_tokens", 1)):
+            if getattr(self, name) < low:
+                raise BadInputError(f"--{name.replace('_', '-')} must be >= {low}, got "
+                                    f"{getattr(self, name)}")
+        if self.points == 1:
+            raise BadInputError("--points must be 0 (every step) or >= 2")
+        if self.answer_from not in ANSWER_PATHS:
+            raise BadInputError(f"--answer-from must be one of {', '.join(ANSWER_PATHS)}")
+        if self.format not in FORMATS:
+            raise BadInputError(f"--format must be one of {', '.join(FORMATS)}")
+        self.test_names()
+
+    def test_names(self) -> list[str] | None:
+        """The tests asked for, in the standard order; None for 'all'."""
+        names = [t.strip() for t in self.tests.split(",") if t.strip()]
+        if not names or names == ["all"]:
+            return None
+        for name in names:
+            TESTS.get(name)  # an unknown name is a BadInputError naming the known ones
+        return [n for n in ORDER if n in names]
+
+    def specs(self) -> dict[str, str]:
+        """Role -> model spec, for every role that needs a model."""
+        roles = {"model": self.model, "paraphraser": self.paraphraser or self.model}
+        if self.judge != "rule":
+            roles["judge"] = self.judge
+        if self.editor != "rule":
+            roles["editor"] = self.editor
+        return roles
+
+
+def select_tests(cfg: EvalConfig, task: Task,
+                 samples: Sequence[Sample]) -> tuple[list[FaithfulnessTest], dict[str, str]]:
+    """The tests to run, and the reason each left-out test does not apply."""
+    asked = cfg.test_names()
+    chosen, skipped = [], {}
+    for name in asked or ORDER:
+        test = TESTS.get(name)()
+        reason = test.skip_reason(task, samples)
+        if reason is None:
+            chosen.append(test)
+        elif asked is not None:
+            raise BadInputError(f"test '{name}' does not apply: {reason}")
+        else:
+            skipped[name] = reason
+    return chosen, skipped
+
+
+def load_models(cfg: EvalConfig, pool: ModelPool | None = None) -> dict[str, Model]:
+    """Each role's model, loaded once per distinct spec (every spec validated first)."""
+    specs = cfg.specs()
+    for spec in specs.values():
+        BACKENDS.get(parse_spec(spec)[0])
+    pool = {} if pool is None else pool
+    cache = CallCache() if cfg.cache else None
+    models: dict[str, Model] = {}
+    for role, spec in specs.items():
+        if spec not in pool:
+            pool[spec] = load_model(spec)
+        models[role] = CachedModel(pool[spec], cache) if cache else pool[spec]
+    return models
+
+
+def build_context(cfg: EvalConfig, models: dict[str, Model], task: Task) -> Context:
+    settings = Settings(max_cot_tokens=cfg.max_cot_tokens,
+                        max_answer_tokens=cfg.max_answer_tokens, temperature=cfg.temperature,
+                        top_p=cfg.top_p, seed=cfg.seed, format=cfg.format)
+    return Context(
+        model=models["model"], task=task, settings=settings, answer_from=cfg.answer_from,
+        prefix_reuse=cfg.prefix_reuse, points=cfg.points, edit_points=cfg.edit_points,
+        judge=LLMJudge(models["judge"], seed=cfg.seed) if "judge" in models else RuleJudge(),
+        editor=LLMEditor(models["editor"], seed=cfg.seed) if "editor" in models
+        else RuleEditor(seed=cfg.seed),
+        paraphraser=LLMParaphraser(models["paraphraser"], seed=cfg.seed,
+                                   max_new_tokens=cfg.max_paraphrase_tokens),
+    )
+
+
+def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def sample_cots(run: Run, ctx: Context, samples: Sequence[Sample], batch_size: int,
+                progress: bool) -> dict[str, Transcript]:
+    """The CoT transcript (id ``cot:<sample id>``) of every sample, sampling the missing ones."""
+    done = {t.id: t for t in run.transcripts() if t.meta.get("test") == "cot"}
+    todo = [s for s in samples if f"cot:{s.id}" not in done]
+    with tqdm(total=len(samples), initial=len(samples) - len(todo), desc="cot", unit="sample",
+              disable=not progress, dynamic_ncols=True) as bar:
+        for batch in _batches(todo, batch_size):
+            for t in ctx.sample_cots(batch):
+                t.id = f"cot:{t.id}"
+                t.meta["test"] = "cot"
+                run.append(t)
+                done[t.id] = t
+            bar.update(len(batch))
+    return {s.id: done[f"cot:{s.id}"] for s in samples}
+
+
+def run_test(run: Run, ctx: Context, test: FaithfulnessTest, items: Sequence[Item],
+             batch_size: int, progress: bool) -> list[Transcript]:
+    """Run ``test`` on the items it has not yet been run on; all its transcripts for ``items``."""
+    prefix = f"{test.name}:"
+    done = {t.id: t for t in run.transcripts() if t.id.startswith(prefix)}
+    todo = [it for it in items if f"{prefix}{it.sample.id}" not in done]
+    with tqdm(total=len(items), initial=len(items) - len(todo), desc=test.name, unit="sample",
+              disable=not progress, dynamic_ncols=True) as bar:
+        for batch in _batches(todo, batch_size):
+            for t in test.run(ctx, batch):
+                run.append(t)
+                done[t.id] = t
+            bar.update(len(batch))
+    return [done[f"{prefix}{it.sample.id}"] for it in items]
+
+
+HEADLINES = {"early-answering": "aoc", "mistakes": "aoc", "paraphrasing": "accuracy_change",
+             "filler": "filler_minus_no_cot", "cues": "all.chen_normalised",
+             "load-bearing": "load_bearing_gap"}
+
+
+def summary(run: Run) -> str:
+    """One line per test with its headline metric and CI (what ``faithline eval`` prints)."""
+    m = run.metrics()
+    lines = [f"{run.path}: {m.get('cot', {}).get('transcripts', 0)} CoTs"]
+    for name in m.get("tests", []):
+        value: Any = m.get(name, {})
+        for key in HEADLINES[name].split("."):
+            value = value.get(key, {}) if isinstance(value, dict) else {}
+        if isinstance(value, dict) and "value" in value:
+            lines.append(f"  {name}: {HEADLINES[name]} {value['value']:.3f} "
+                         f"[{value['ci_low']:.3f}, {value['ci_high']:.3f}] (n={value['n']})")
+    lines += [f"  {name}: skipped ({why})" for name, why in m.get("skipped", {}).items()]
+    return "\n".join(lines)
+
+
+def run_eval(cfg: EvalConfig, pool: ModelPool | None = None, progress: bool = True) -> Run:
+    """Run ``cfg`` into ``cfg.out`` (creating or resuming it) and write metrics.json."""
+    task = get_task(cfg.task)
+    samples = task.samples(cfg.n, seed=cfg.seed)
+    tests, skipped = select_tests(cfg, task, samples)
+    models = load_models(cfg, pool)
+    ctx = build_context(cfg, models, task)
+    run = Run.open(cfg.out, "eval", asdict(cfg), seeds={"seed": cfg.seed})
+    run.info["task"] = task.describe()
+    run.info["eval"] = ctx.describe()
+    run.set_models({role: m.info() for role, m in models.items()})
+    run.set_status("running")
+    started = time.monotonic()
+    metrics: dict[str, Any] = {"task": cfg.task, "model": cfg.model,
+                               "tests": [t.name for t in tests], "skipped": skipped}
+    curves: dict[str, Any] = {}
+    try:
+        cots = sample_cots(run, ctx, samples, cfg.batch_size, progress)
+        metrics["cot"] = summarize(list(cots.values()), [], len(samples))
+        items = [ctx.item(s, cots[s.id]) for s in samples]
+        for test in tests:
+            transcripts = run_test(run, ctx, test, items, cfg.batch_size, progress)
+            metrics[test.name], test_curves = test.summarize(transcripts)
+            curves.update(test_curves)
+    except BaseException:
+        run.set_status("interrupted")
+        raise
+    metrics["curves"] = curves
+    run.write_metrics(metrics)
+    elapsed = run.info.get("elapsed_s", 0.0) + time.monotonic() - started
+    run.set_status("done", elapsed_s=round(elapsed, 2))
+    return run
