@@ -104,3 +104,18 @@ def test_unwritable_run_directory_is_bad_input(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(BadInputError, match="cannot create run directory"):
         Run.open(blocker / "run", "generate", {})
+
+
+def test_working_marks_interrupted_or_done_and_sums_elapsed(tmp_path: Path) -> None:
+    run = Run.open(tmp_path, "generate", {})
+    with pytest.raises(KeyboardInterrupt), run.working():
+        assert Run.load(tmp_path).info["status"] == "running"
+        raise KeyboardInterrupt
+    assert Run.load(tmp_path).info["status"] == "interrupted"
+    with run.working():
+        pass
+    first = Run.load(tmp_path).info
+    assert first["status"] == "done" and first["elapsed_s"] >= 0
+    with run.working():
+        pass
+    assert Run.load(tmp_path).info["elapsed_s"] >= first["elapsed_s"]

@@ -31,7 +31,6 @@ From Python: ``run_eval(EvalConfig(model=..., task=..., out="runs/x"))``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -250,12 +249,10 @@ def run_eval(cfg: EvalConfig, pool: ModelPool | None = None, progress: bool = Tr
     run.info["task"] = task.describe()
     run.info["eval"] = ctx.describe()
     run.set_models({role: m.info() for role, m in models.items()})
-    run.set_status("running")
-    started = time.monotonic()
     metrics: dict[str, Any] = {"task": cfg.task, "model": cfg.model,
                                "tests": [t.name for t in tests], "skipped": skipped}
     curves: dict[str, Any] = {}
-    try:
+    with run.working():
         cots = sample_cots(run, ctx, samples, cfg.batch_size, progress)
         metrics["cot"] = summarize(list(cots.values()), [], len(samples))
         items = [ctx.item(s, cots[s.id]) for s in samples]
@@ -263,11 +260,6 @@ def run_eval(cfg: EvalConfig, pool: ModelPool | None = None, progress: bool = Tr
             transcripts = run_test(run, ctx, test, items, cfg.batch_size, progress)
             metrics[test.name], test_curves = test.summarize(transcripts)
             curves.update(test_curves)
-    except BaseException:
-        run.set_status("interrupted")
-        raise
-    metrics["curves"] = curves
-    run.write_metrics(metrics)
-    elapsed = run.info.get("elapsed_s", 0.0) + time.monotonic() - started
-    run.set_status("done", elapsed_s=round(elapsed, 2))
+        metrics["curves"] = curves
+        run.write_metrics(metrics)
     return run

@@ -158,11 +158,12 @@ def generate(cfg: GenerateConfig, pool: ModelPool | None = None, progress: bool 
     if paraphraser is not None:
         infos["paraphraser"] = {"spec": paraphraser.name}
     run.set_models(infos)
-    execute(run, pipeline, samples, cfg.batch_size, progress=progress)
-    ids = {s.id for s in samples}
-    transcripts = [t for t in run.transcripts() if t.id in ids]
-    failures = [f for f in run.failures() if f.get("id") in ids]
-    metrics = summarize(transcripts, failures, len(samples))
-    metrics.update(task=cfg.task, pipeline=pipeline.name)
-    run.write_metrics(metrics)
+    with run.working():
+        execute(run, pipeline, samples, cfg.batch_size, progress=progress)
+        ids = {s.id for s in samples}
+        transcripts = [t for t in run.transcripts() if t.id in ids]
+        failures = [f for f in run.failures() if f.get("id") in ids]
+        metrics = summarize(transcripts, failures, len(samples))
+        metrics.update(task=cfg.task, pipeline=pipeline.name)
+        run.write_metrics(metrics)
     return run

@@ -7,7 +7,6 @@ in flight. Failures (a paraphrase that failed closed) are recorded in ``failures
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -22,12 +21,13 @@ from faithline.types import Sample, Transcript
 
 def execute(run: Run, pipeline: BasePipeline, samples: Sequence[Sample], batch_size: int = 8,
             progress: bool = True) -> dict[str, int]:
-    """Run ``pipeline`` on the samples of ``run`` not yet done. Returns counts for this call."""
+    """Run ``pipeline`` on the samples of ``run`` not yet done. Returns counts for this call.
+
+    Call it inside ``with run.working():``, which keeps the run's status.
+    """
     done = run.done_ids()
     todo = [s for s in samples if s.id not in done]
     counts = {"skipped": len(samples) - len(todo), "written": 0, "failed": 0}
-    run.set_status("running")
-    started = time.monotonic()
     bar = tqdm(total=len(samples), initial=counts["skipped"], desc=f"{pipeline.name}",
                unit="sample", disable=not progress, dynamic_ncols=True)
     try:
@@ -42,13 +42,8 @@ def execute(run: Run, pipeline: BasePipeline, samples: Sequence[Sample], batch_s
                     run.append(outcome)
                     counts["written"] += 1
             bar.update(len(batch))
-    except BaseException:
-        run.set_status("interrupted")
-        raise
     finally:
         bar.close()
-    elapsed = run.info.get("elapsed_s", 0.0) + time.monotonic() - started
-    run.set_status("done", elapsed_s=round(elapsed, 2))
     return counts
 
 

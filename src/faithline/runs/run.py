@@ -9,11 +9,13 @@ and are retried on resume.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import platform
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,20 @@ class Run:
         self.info["status"] = status
         self.info.update(extra)
         self.save()
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[Run]:
+        """Status ``running`` inside the block; ``interrupted`` if it raises (Ctrl-C, a kill
+        that Python sees, a bug), else ``done``, with ``elapsed_s`` summed over resumptions."""
+        self.set_status("running")
+        started = time.monotonic()
+        try:
+            yield self
+        except BaseException:
+            self.set_status("interrupted")
+            raise
+        elapsed = self.info.get("elapsed_s", 0.0) + time.monotonic() - started
+        self.set_status("done", elapsed_s=round(elapsed, 2))
 
     def set_models(self, models: Mapping[str, Any]) -> None:
         self.info["models"] = dict(models)

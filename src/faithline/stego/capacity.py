@@ -26,7 +26,6 @@ From Python: ``run_stego_capacity(StegoConfig(n=20, out="runs/stego"))``.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -236,22 +235,16 @@ def run_stego_capacity(cfg: StegoConfig, pool: MutableMapping[str, Model] | None
     ids = [item_id(s, a, p) for s in samples for a in attacks for p in pspecs]
     bar = tqdm(total=len(ids), initial=sum(i in done for i in ids), desc=COMMAND, unit="cot",
                disable=not progress, dynamic_ncols=True)
-    run.set_status("running")
-    started = time.monotonic()
-    try:
-        # Chunks of samples across all attacks and paraphrasers: a run stopped early holds
-        # complete rows for its first samples, and resuming with a larger --n extends it.
-        for start in range(0, len(samples), cfg.batch_size):
-            chunk = samples[start : start + cfg.batch_size]
-            run_chunk(run, task, attacks, paraphrasers, chunk, done, cfg, bar)
-    except BaseException:
-        run.set_status("interrupted")
-        raise
-    finally:
-        bar.close()
-    elapsed = run.info.get("elapsed_s", 0.0) + time.monotonic() - started
-    metrics = summarize(run, samples, attack_names, pspecs, cfg.task)
-    run.write_metrics(metrics)
-    (run.path / "capacity.md").write_text(metrics["capacity_table"] + "\n", encoding="utf-8")
-    run.set_status("done", elapsed_s=round(elapsed, 2))
+    with run.working():
+        try:
+            # Chunks of samples across all attacks and paraphrasers: a run stopped early holds
+            # complete rows for its first samples, and resuming with a larger --n extends it.
+            for start in range(0, len(samples), cfg.batch_size):
+                chunk = samples[start : start + cfg.batch_size]
+                run_chunk(run, task, attacks, paraphrasers, chunk, done, cfg, bar)
+        finally:
+            bar.close()
+        metrics = summarize(run, samples, attack_names, pspecs, cfg.task)
+        run.write_metrics(metrics)
+        (run.path / "capacity.md").write_text(metrics["capacity_table"] + "\n", encoding="utf-8")
     return run
