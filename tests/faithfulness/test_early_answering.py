@@ -84,6 +84,7 @@ def test_near_zero_aoc_when_the_answer_is_in_the_prompt(sanity: dict[str, Any]) 
     the full-CoT answer: AOC near 0, and clearly below the necessary-CoT case."""
     control, _ = sanity["test"].summarize(sanity["control"])
     necessary, _ = sanity["test"].summarize(sanity["necessary"])
+    print(f"\nearly-answering AOC, necessary CoT: {necessary['aoc']}; control: {control['aoc']}")
     assert control["aoc"]["value"] <= 0.05
     assert control["aoc"]["ci_high"] < necessary["aoc"]["ci_low"]
     assert all(t.meta["full_answer"] == t.gold for t in sanity["control"])
