@@ -23,6 +23,13 @@ from faithline.cli.args import add_config_args, config_from_args
 from faithline.errors import FaithlineError
 
 Handler = Callable[[argparse.Namespace], int]
+AddCommand = Callable[[str, Handler, "str | None"], argparse.ArgumentParser]
+
+# Subcommands that live next to their part of the package. Each module defines
+# ``register(add: AddCommand) -> None`` and calls ``add(name, handler, doc)`` for its commands.
+# One line per module; keep this list sorted.
+PLUGGED_COMMANDS: tuple[str, ...] = (
+)
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -140,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--model", required=True, help="model spec to serve")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind")
     srv.add_argument("--port", type=int, default=8000, help="port (0 = any free port)")
+    for module_name in PLUGGED_COMMANDS:
+        importlib.import_module(module_name).register(add)
     return parser
 
 
