@@ -1,0 +1,98 @@
+"""The ``faithline monitor`` and ``faithline monitor-train`` commands (plugged into cli/main.py)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faithline.cli.args import add_config_args, config_from_args
+from faithline.errors import BadInputError
+
+SPECS_HELP = ("monitor spec (repeat for a comparison): rule:leak, rule:hack, rule:cue, "
+              "rule:keywords=a,b, regex:PATTERN, judge:MODEL_SPEC[@kind=hack|cue|deception,"
+              "view=cot|answer], classifier:DIR, ensemble:any|mean|vote:A|B, "
+              "paraphrased:PARAPHRASER>MONITOR, stored:NAME")
+
+TRAIN_DOC = """Train a text-classifier monitor on labelled transcripts and save it to a directory.
+
+    faithline monitor-train runs/a/transcripts.jsonl --labels hack --out monitors/hack-tfidf
+    faithline monitor-train a.jsonl b.jsonl --labels hack --features embed:builtin:smollm2-135m \\
+        --target-fpr 0.05 --out monitors/hack-embed
+    faithline monitor --monitor classifier:monitors/hack-tfidf --labels hack c.jsonl --out runs/m
+
+TF-IDF word and character n-grams (or a local model's mean-pooled hidden states) and a logistic
+regression (scikit-learn). The directory holds model.joblib and card.json (label, view,
+features, training-data sha256, out-of-fold cross-validated recall/FPR/AUROC, threshold).
+"""
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of ``faithline monitor-train`` (recorded in the card)."""
+
+    inputs: tuple[str, ...] = field(metadata=_help("labelled Transcript JSONL file(s)"))
+    labels: str = field(metadata=_help("label key to learn (a key of each transcript's 'label')"))
+    out: str = field(metadata=_help("directory to save the classifier in"))
+    view: str = field(default="cot", metadata=_help("text to read: cot or answer"))
+    features: str = field(default="tfidf", metadata=_help(
+        "tfidf (word + character n-grams) or embed:MODEL_SPEC (mean-pooled hidden states)"))
+    c: float = field(default=1.0, metadata=_help("inverse regularisation strength (C)"))
+    target_fpr: float | None = field(default=None, metadata=_help(
+        "set the saved threshold for this FPR on out-of-fold scores (default threshold 0.5)"))
+    seed: int = field(default=0, metadata=_help("seed for the folds and the solver"))
+
+
+def cmd_monitor(ns: argparse.Namespace) -> int:
+    from faithline.monitors.benchmark import MonitorConfig, run_monitors
+
+    run = run_monitors(config_from_args(MonitorConfig, ns), progress=not ns.quiet)
+    m = run.metrics()
+    print(m.get("table", ""))
+    print(f"\n{m.get('transcripts')} transcripts; metrics: {run.metrics_path}; "
+          f"report: {run.path / 'report.html'}")
+    return 0
+
+
+def cmd_train(ns: argparse.Namespace) -> int:
+    from faithline.io import read_transcripts
+    from faithline.monitors.classifier import train_classifier
+
+    cfg = config_from_args(TrainConfig, ns)
+    transcripts = [t for path in cfg.inputs for t in read_transcripts(path)]
+    if not transcripts:
+        raise BadInputError("no transcripts in the input file(s)")
+    card = train_classifier(transcripts, cfg.labels, cfg.out, view=cfg.view,
+                            features=cfg.features, c=cfg.c, target_fpr=cfg.target_fpr,
+                            seed=cfg.seed, sources=cfg.inputs)
+    cv = card["cross_validation"]
+
+    def ci(name: str) -> str:
+        m = cv[name]
+        return f"{m['value']:.2f} [{m['ci_low']:.2f}, {m['ci_high']:.2f}]"
+
+    tr = card["training"]
+    print(f"{cfg.out}: classifier for '{cfg.labels}' ({cfg.features}, view {cfg.view}) on "
+          f"{tr['n']} transcripts ({tr['positives']} positive); {cv['folds']}-fold "
+          f"out-of-fold AUROC {ci('auroc')}, recall {ci('recall')}, FPR {ci('fpr')} at "
+          f"threshold {card['threshold']:.3g}")
+    print(f"use it: --monitor classifier:{cfg.out}")
+    return 0
+
+
+def register(add: Callable[[str, Any, str | None], argparse.ArgumentParser]) -> None:
+    bench = importlib.import_module("faithline.monitors.benchmark")
+    p = add("monitor", cmd_monitor, bench.__doc__)
+    p.add_argument("inputs", nargs="+", metavar="IN.jsonl", help="Transcript JSONL file(s)")
+    p.add_argument("--monitor", dest="monitors", action="append", required=True,
+                   metavar="SPEC", help=SPECS_HELP)
+    add_config_args(p, bench.MonitorConfig, skip=("inputs", "monitors"))
+    t = add("monitor-train", cmd_train, TRAIN_DOC)
+    t.add_argument("inputs", nargs="+", metavar="IN.jsonl", help="labelled Transcript JSONL")
+    add_config_args(t, TrainConfig, skip=("inputs",))
