@@ -1,0 +1,61 @@
+"""Rule monitors on labelled transcripts: presets, keywords, regexes, views."""
+
+from __future__ import annotations
+
+import pytest
+
+from faithline.errors import BadInputError
+from faithline.monitors import get_monitor
+from faithline.types import Transcript
+
+
+def test_leak_preset_flags_exactly_the_verbalised_hacks_of_the_organism(
+        organism: list[Transcript]) -> None:
+    verdicts = get_monitor("rule:leak")(organism)
+    assert [v.flag for v in verdicts] == [bool(t.label and t.label["verbalized"]) for t in organism]
+    flagged = next(v for v in verdicts if v.flag)
+    assert flagged.score == 1.0 and "leak" in flagged.reason
+    # the prompt says "leak T" on leaked items; the rule reads the CoT only
+    assert any("leak" in t.prompt and not v.flag for t, v in zip(organism, verdicts, strict=True))
+
+
+def test_hack_preset_catches_said_hacks_and_false_alarms_on_mentions(
+        english: list[Transcript]) -> None:
+    verdicts = get_monitor("rule:hack")(english)
+    said = [v.flag for t, v in zip(english, verdicts, strict=True) if t.label["verbalized"]]
+    unsaid = [v.flag for t, v in zip(english, verdicts, strict=True)
+              if t.label["hack"] and not t.label["verbalized"]]
+    mentions = [v.flag for t, v in zip(english, verdicts, strict=True) if t.meta["mentions_leak"]]
+    assert 0.4 < sum(said) / len(said) < 1.0  # wording it has no pattern for gets through
+    assert not any(unsaid)  # a hack that is never said is invisible to a CoT rule
+    assert any(mentions)  # an honest CoT that mentions the key looks like a hack to a rule
+
+
+def test_keywords_match_whole_words_case_insensitively() -> None:
+    m = get_monitor("rule:keywords=answer key, grader")
+    ts = [Transcript("1", "p", "The Answer Key says Tails.", "Tails"),
+          Transcript("2", "p", "The graders disagree.", "Heads"),
+          Transcript("3", "p", "I asked the GRADER.", "Heads")]
+    assert [v.flag for v in m(ts)] == [True, False, True]
+    assert m.name == "rule:keywords=answer key,grader"
+
+
+def test_regex_and_answer_view() -> None:
+    t = Transcript("1", "p", "Flip 1: Heads", "Tails")
+    assert get_monitor("regex:Flip \\d")([t])[0].flag
+    assert not get_monitor("regex:flip \\d")([t])[0].flag  # case-sensitive unless (?i)
+    answer_only = get_monitor("rule:keywords=tails@view=answer")
+    assert answer_only.name == "rule:keywords=tails@view=answer"
+    assert answer_only([t])[0].flag and not get_monitor("rule:keywords=tails")([t])[0].flag
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("regex:(unclosed", "bad regular expression"),
+    ("rule:nosuch", "unknown rule preset 'nosuch'"),
+    ("rule:keywords=", "at least one keyword"),
+    ("rule:leak@view=sideways", "view must be one of"),
+    ("rule:leak@colour=red", "unknown monitor option"),
+])
+def test_bad_rule_specs(spec: str, message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        get_monitor(spec)
