@@ -98,6 +98,12 @@ def test_rerun_resumes_without_judging_twice(files: dict[str, Path], classifier:
     assert json.loads((out / "metrics.json").read_text())["monitors"]["rule:leak"]["all"][
         "calibrated"]["target_fpr"] == 0.2
     assert len(rows(path)) == len(full)
+    # a run's output is valid input (its "set" key is kept); a rerun judges nothing twice
+    again_args = ["monitor", "--monitor", "rule:cue", str(path), "--out", str(tmp_path / "b"),
+                  "--quiet"]
+    assert main(again_args) == 0 and main(again_args) == 0
+    chained = rows(tmp_path / "b" / "transcripts.jsonl")
+    assert len(chained) == len(full) and {"rule:leak", "rule:cue"} <= set(chained[0]["monitor"])
 
 
 def test_without_labels_it_reports_flag_rates(files: dict[str, Path], tmp_path: Path,

@@ -163,17 +163,22 @@ def run_monitors(cfg: MonitorConfig, progress: bool = True) -> Run:
               if k in ("inputs", "monitors", "seed", "batch_size", "cache", "out")}
     run = Run.open(cfg.out, "monitor", config, seeds={"seed": cfg.seed})
     run.set_models({spec: m.info() for spec, m in pool.items()})
+    several = len(names) > 1
+
+    def key(t: Transcript) -> tuple[str, str]:  # ids are unique per input file
+        return (str(t.extra.get("set")) if several else "", t.id)
+
     with run.working():
-        done = {(str(t.extra.get("set", names[0])), t.id) for t in run.transcripts()}
-        todo = [t for s, t in rows if (s, t.id) not in done]
+        done = {key(t) for t in run.transcripts()}
+        todo = [t for _, t in rows if key(t) not in done]
         starts = range(0, len(todo), cfg.batch_size)
         for start in tqdm(starts, disable=not progress, desc="monitor", unit="batch"):
             batch = todo[start:start + cfg.batch_size]
             apply_monitors(monitors, batch)
             for t in batch:
                 run.append(t)
-        judged = {(str(t.extra.get("set", names[0])), t.id): t for t in run.transcripts()}
-        current = [(s, judged[(s, t.id)]) for s, t in rows]
+        judged = {key(t): t for t in run.transcripts()}
+        current = [(s, judged[key(t)]) for s, t in rows]
         run.info["benchmark"] = {k: getattr(cfg, k) for k in
                                  ("labels", "target_fpr", "calibrate_on", "n_boot")}
         run.write_metrics(benchmark_metrics(current, monitors, cfg))
