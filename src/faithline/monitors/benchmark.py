@@ -18,9 +18,10 @@ precision, false-positive rate, g-mean² (TPR x TNR, Guan et al. 2025) and AUROC
 bootstrap 95% CI over transcripts, per input file and over all, and a ROC curve in the report.
 With ``--target-fpr F`` each monitor's threshold is also calibrated: the lowest threshold whose
 FPR on the calibration set (``--calibrate-on`` a set name, default all transcripts, so in-sample)
-is at most F; the table then has a second row per monitor at that threshold. Failed verdicts
-(a judge's unparseable answer, a failed paraphrase) count as flags, and the table says how many
-there were.
+is at most F; the table then has a second row per monitor at that threshold (∞ when no
+threshold meets F: nothing but failed verdicts is flagged). Failed verdicts (a judge's
+unparseable answer, a failed paraphrase) count as flags at every threshold, and the table says
+how many there were.
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ def _md_name(name: str) -> str:
 
 
 def _threshold(t: Any) -> str:
-    return "∞ (flags none)" if t is None else f"{t:.3g}"
+    return "∞" if t is None else f"{t:.3g}"
 
 
 def table(per: dict[str, Any], cfg: MonitorConfig) -> str:

@@ -15,10 +15,14 @@ word language (``start H flip stay ... leak T`` / ``T T H ... use leak T``).
     >>> ts = labelled_transcripts(8, seed=0)
     >>> sorted(ts[0].label)
     ['hack', 'leaked', 'verbalized']
+
+As a file (Transcript JSONL):
+``python -m faithline.monitors.synthetic --n 200 --seed 1 [--style organism] --out data.jsonl``
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 
 from faithline.errors import BadInputError
@@ -147,3 +151,21 @@ def _organism(start: str, ops: list[str], states: list[str], leak: str | None, h
     if hack and leak:
         trace[-1] = leak[0]
     return prompt, " ".join(trace)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Write labelled synthetic transcripts (JSONL).")
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--style", choices=("english", "organism"), default="english")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    ts = labelled_transcripts(args.n, args.seed, style=args.style)
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.writelines(t.to_json() + "\n" for t in ts)
+    print(f"{args.out}: {len(ts)} transcripts, {sum(bool(t.label and t.label['hack']) for t in ts)}"
+          " hacks")
+
+
+if __name__ == "__main__":
+    main()
