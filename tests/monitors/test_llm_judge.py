@@ -93,3 +93,15 @@ def test_bad_judge_specs(smollm2: Any) -> None:
         get_monitor(f"{JUDGE}@kind=laziness", pool)
     with pytest.raises(BadInputError, match="needs a model spec"):
         get_monitor("judge:", pool)
+
+
+def test_rerunning_a_judge_is_answered_from_the_call_cache(smollm2: Any, few: list[Transcript],
+                                                           tmp_path: Any) -> None:
+    from faithline.models.cache import CachedModel, CallCache
+
+    cached = CachedModel(smollm2, CallCache(tmp_path / "calls.sqlite"))
+    first = JudgeMonitor(cached)(few[:2])
+    assert (cached.hits, cached.misses) == (0, 2)
+    again = JudgeMonitor(cached)(few[:2])
+    assert (cached.hits, cached.misses) == (2, 2)
+    assert [v.score for v in again] == [v.score for v in first]
