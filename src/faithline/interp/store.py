@@ -209,12 +209,13 @@ class ActivationStore:
 
     def token_batches(self, path: str, batch_size: int, segments: Sequence[str] | None = None,
                       records: Sequence[Record] | None = None, seed: int | None = 0,
-                      buffer_tokens: int = 65536) -> Iterator[np.ndarray]:
+                      buffer_tokens: int = 65536, skip_first: int = 0) -> Iterator[np.ndarray]:
         """Batches of token activations (float32), streaming through the store once.
 
         ``segments`` keeps only tokens of those segments (e.g. ``["cot"]``). With ``seed``
         (not None) records are visited in a shuffled order and tokens shuffled within a buffer
-        of ``buffer_tokens``; the last, smaller batch is dropped.
+        of ``buffer_tokens``; the last, smaller batch is dropped. ``skip_first`` leaves out the
+        first tokens of every transcript (the attention-sink token has an outsized norm).
         """
         keep = None
         if segments:
@@ -232,8 +233,10 @@ class ActivationStore:
         size = 0
         for rec in recs:
             rows = self.rows(rec, path)
+            mask = np.arange(len(rows)) >= skip_first
             if keep is not None:
-                rows = rows[np.isin(self.rows(rec, "segment"), keep)]
+                mask &= np.isin(self.rows(rec, "segment"), keep)
+            rows = rows[mask]
             pending.append(rows)
             size += len(rows)
             if size >= max(buffer_tokens, batch_size):
