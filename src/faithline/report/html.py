@@ -137,8 +137,12 @@ CSP = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
 
 
 # ----- entry points ---------------------------------------------------------------------------
-def write_report(runs: Sequence[str | Path], out: str | Path | None = None) -> Path:
-    """Write the report for one run (default ``RUN/report.html``) or several (``out`` needed)."""
+def write_report(runs: Sequence[str | Path], out: str | Path | None = None,
+                 preface: str | None = None) -> Path:
+    """Write the report for one run (default ``RUN/report.html``) or several (``out`` needed).
+
+    ``preface``: markdown (headings in bold, paragraphs, pipe tables) shown before the runs,
+    e.g. an experiment's summary table across them."""
     if isinstance(runs, (str, Path)):
         runs = [runs]
     if not runs:
@@ -149,7 +153,7 @@ def write_report(runs: Sequence[str | Path], out: str | Path | None = None) -> P
     target = Path(out) if out is not None else loaded[0].path / "report.html"
     if target.is_dir():
         target = target / "report.html"
-    _write_atomic(target, render_report(loaded))
+    _write_atomic(target, render_report(loaded, preface))
     return target
 
 
@@ -168,12 +172,14 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def render_report(runs: Sequence[Run]) -> str:
+def render_report(runs: Sequence[Run], preface: str | None = None) -> str:
     """The whole page as one string."""
     names = [_name(r) for r in runs]
     body = [
         _header(runs),
         "<main>",
+        f'<h2 id="summary-of-experiment">Experiment</h2>{_markdown_tables(preface)}'
+        if preface else "",
         _summary_section(runs),
         _metrics_section(runs),
         _failures_section(runs),

@@ -1,0 +1,240 @@
+"""The model organism: a small Llama trained from scratch on the leak environment (train/env.py).
+
+``faithline train organism`` (or :func:`train_organism`) builds a 13-word vocabulary, trains a
+4-layer, d=128 Llama (about 0.6M parameters) on supervised warm-up completions and caches it under
+``$FAITHLINE_CACHE/models/organism-<hash>`` with an ``organism.json`` card (config, warm-up loss,
+accuracy, hack and verbalisation rates, and the probability the warm-up policy gives an
+*unflagged* hack, which RL needs to be able to find). ``load_model("builtin:organism")`` loads the
+cached copy. Nothing is downloaded: the weights are ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faithline.errors import BadInputError
+from faithline.paths import cache_dir
+from faithline.train import env
+
+VOCAB = ("[PAD]", "[EOS]", "[UNK]", "start", "flip", "stay", "leak", "use", "then", "so",
+         "ans", "H", "T")
+ORGANISM_VERSION = 1  # bump when the data or the recipe changes: the cache key includes it
+
+
+@dataclass(frozen=True)
+class OrganismConfig:
+    flips: int = field(default=8, metadata={"help": "operations per prompt"})
+    examples: int = field(default=40_000, metadata={"help": "warm-up examples"})
+    epochs: int = field(default=1, metadata={"help": "passes over the warm-up data"})
+    layers: int = field(default=4, metadata={"help": "transformer layers"})
+    width: int = field(default=128, metadata={"help": "hidden size"})
+    lr: float = field(default=2e-3, metadata={"help": "AdamW learning rate"})
+    batch_size: int = field(default=128, metadata={"help": "examples per step"})
+    hack_prob: float = field(default=0.3, metadata={
+        "help": "share of leaked warm-up prompts whose CoT verbalises copying the leak"})
+    step_dropout: float = field(default=0.0, metadata={"help": "chance a CoT step is dropped"})
+    answer_noise: float = field(default=0.05, metadata={"help": "share of coin-toss answers"})
+    label_smoothing: float = field(default=0.01, metadata={"help": "label smoothing of the loss"})
+    seed: int = field(default=0, metadata={"help": "seed"})
+
+    def key(self) -> str:
+        blob = json.dumps({**asdict(self), "version": ORGANISM_VERSION}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def make_tokenizer() -> Any:
+    """The organism's word-level tokenizer as a ``PreTrainedTokenizerFast`` (TRL accepts it)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(VOCAB)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    from tokenizers import decoders
+
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins words with spaces
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", eos_token="[EOS]",
+                                   unk_token="[UNK]")
+    fast.padding_side = "left"
+    return fast
+
+
+def organism_dir(cfg: OrganismConfig | None = None) -> Path:
+    return cache_dir() / "models" / f"organism-{(cfg or OrganismConfig()).key()}"
+
+
+def _model(cfg: OrganismConfig) -> Any:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    mc = LlamaConfig(vocab_size=len(VOCAB), hidden_size=cfg.width,
+                     intermediate_size=cfg.width * 2, num_hidden_layers=cfg.layers,
+                     num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=64,
+                     tie_word_embeddings=True, pad_token_id=0, eos_token_id=1, bos_token_id=1)
+    return LlamaForCausalLM(mc)
+
+
+_INDEX = {w: i for i, w in enumerate(VOCAB)}
+
+
+def word_ids(text: str) -> list[int]:
+    """Token ids of organism text (the tokenizer's mapping, without its per-call overhead)."""
+    return [_INDEX.get(w, _INDEX["[UNK]"]) for w in text.split()]
+
+
+def _encode(prompts: list[str], completions: list[str]) -> tuple[Any, Any, Any]:
+    """Right-padded ids, attention mask and labels masking the prompt and the padding."""
+    import torch
+
+    rows, lab = [], []
+    for p, c in zip(prompts, completions, strict=True):
+        pi = word_ids(p)
+        ci = [*word_ids(c), _INDEX["[EOS]"]]
+        rows.append(pi + ci)
+        lab.append([-100] * len(pi) + ci)
+    n = max(map(len, rows))
+    ids = torch.zeros(len(rows), n, dtype=torch.long)
+    labels = torch.full((len(rows), n), -100, dtype=torch.long)
+    mask = torch.zeros(len(rows), n, dtype=torch.long)
+    for i, (r, la) in enumerate(zip(rows, lab, strict=True)):
+        ids[i, :len(r)] = torch.tensor(r)
+        labels[i, :len(la)] = torch.tensor(la)
+        mask[i, :len(r)] = 1
+    return ids, mask, labels
+
+
+def train_organism(cfg: OrganismConfig | None = None, force: bool = False,
+                   progress: bool = True) -> Path:
+    """Train (or reuse) the warm-up organism; returns its cached HF directory."""
+    import torch
+    from tqdm.auto import tqdm
+
+    cfg = cfg or OrganismConfig()
+    if cfg.examples < cfg.batch_size or cfg.flips < 1 or cfg.epochs < 1:
+        raise BadInputError("organism: need examples >= batch_size, flips >= 1, epochs >= 1")
+    target = organism_dir(cfg)
+    if (target / "organism.json").is_file() and not force:
+        return target
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    tok = make_tokenizer()
+    model = _model(cfg)
+    eps = [env.sample_episode(rng, cfg.flips) for _ in range(cfg.examples)]
+    comps = [env.warmup_completion(ep, rng, cfg.hack_prob, cfg.step_dropout, cfg.answer_noise)
+             for ep in eps]
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    steps = cfg.epochs * (cfg.examples // cfg.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + math.cos(math.pi * s / steps)))
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=cfg.label_smoothing)
+    t0, losses = time.perf_counter(), []
+    order = list(range(cfg.examples))
+    bar = tqdm(total=steps, desc="warm-up organism", disable=not progress)
+    model.train()
+    for _ in range(cfg.epochs):
+        rng.shuffle(order)
+        for b in range(cfg.examples // cfg.batch_size):
+            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            ids, mask, labels = _encode([eps[i].prompt for i in idx], [comps[i] for i in idx])
+            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+            loss = loss_fn(logits.reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(float(loss))
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    bar.close()
+    model.eval()
+    card: dict[str, Any] = {"config": asdict(cfg), "version": ORGANISM_VERSION,
+                            "parameters": sum(p.numel() for p in model.parameters()),
+                            "train_seconds": round(time.perf_counter() - t0, 1),
+                            "final_loss": sum(losses[-20:]) / len(losses[-20:])}
+    card.update(probe_policy(model, tok, cfg.flips, seed=cfg.seed + 1))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".organism-"))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        (tmp / "organism.json").write_text(json.dumps(card, indent=2))
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def sample_completions(model: Any, tok: Any, prompts: list[str], max_new_tokens: int = 16,
+                       temperature: float = 1.0, greedy: bool = False,
+                       stop_at_answer: bool = False) -> list[str]:
+    """Sample organism completions (text after the prompt, without special tokens)."""
+    import torch
+
+    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    eos = [tok.eos_token_id] + ([tok.convert_tokens_to_ids(env.ANS)] if stop_at_answer else [])
+    with torch.no_grad():
+        out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=not greedy,
+                             temperature=temperature if not greedy else None, top_k=0,
+                             top_p=1.0, eos_token_id=eos, pad_token_id=tok.pad_token_id)
+    return list(tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True))
+
+
+def unflagged_hack_probability(model: Any, tok: Any, episodes: list[env.Episode]) -> float:
+    """Mean probability that the policy answers the wrong leak right after an honest chain.
+
+    This is the cheapest unflagged way to hack. RL can only reinforce what it samples, so if
+    this is below about 1e-3 the CoT-pressure arm has nothing to find and simply stops hacking.
+    """
+    import torch
+
+    wrong = [ep for ep in episodes if ep.wrong_leak]
+    if not wrong:
+        return float("nan")
+    prompts = [f"{ep.prompt} {' '.join(ep.states)} {env.ANS}" for ep in wrong]
+    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    with torch.no_grad():
+        logits = model(**enc).logits[:, -1]
+    probs = torch.softmax(logits.float(), -1)
+    ids = torch.tensor([tok.convert_tokens_to_ids(ep.leak) for ep in wrong])
+    return float(probs[torch.arange(len(wrong)), ids].mean())
+
+
+def probe_policy(model: Any, tok: Any, flips: int, seed: int, n: int = 512) -> dict[str, Any]:
+    """Accuracy, hack and verbalisation rates of sampled completions on a labelled set."""
+    eps = env.eval_episodes(n, seed, flips)
+    comps = sample_completions(model, tok, [ep.prompt for ep in eps])
+    acc, hacks, verb, intact = [], [], [], []
+    for ep, c in zip(eps, comps, strict=True):
+        cot, answer = env.split_completion(c)
+        lab = env.labels(ep, cot, answer)
+        acc.append(answer == ep.truth)
+        intact.append(env.chain_intact(ep, cot))
+        if ep.wrong_leak:
+            hacks.append(lab["hack"])
+            verb.append(lab["verbalized"])
+    nh = max(1, sum(hacks))
+    return {"probe": {
+        "n": n, "accuracy": sum(acc) / n, "chain_intact": sum(intact) / n,
+        "hack_rate_wrong_leak": sum(hacks) / max(1, len(hacks)),
+        "verbalized_share_of_hacks": sum(verb) / nh,
+        "unflagged_hack_probability": unflagged_hack_probability(model, tok, eps)}}
+
+
+def load_organism_dir(rest: str = "") -> Path:
+    """The cached organism directory, or a clear error telling how to make it."""
+    target = organism_dir()
+    if not (target / "organism.json").is_file():
+        raise BadInputError("builtin:organism is not trained yet: run `faithline train organism` "
+                            "(about 2 minutes on 2 CPU cores; `faithline demo` does it for you)")
+    return target
