@@ -31,6 +31,7 @@ AddCommand = Callable[[str, Handler, "str | None"], argparse.ArgumentParser]
 PLUGGED_COMMANDS: tuple[str, ...] = (
     "faithline.legibility.cli",
     "faithline.monitors.cli",
+    "faithline.train.cli",
 )
 
 
