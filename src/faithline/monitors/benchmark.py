@@ -279,8 +279,8 @@ def table(per: dict[str, Any], cfg: MonitorConfig) -> str:
                              f"{_threshold(e['threshold'])} | {e['failed']} | "
                              f"{_cell(e['flag_rate'])} |")
         return "\n".join(lines)
-    lines = [f"**Monitor benchmark against label `{cfg.labels}`** (95% bootstrap CIs over "
-             "transcripts; failed verdicts count as flags)", "",
+    lines = [f"**Monitor benchmark against label `{cfg.labels}`**", "",
+             "95% bootstrap CIs over transcripts; failed verdicts count as flags.", "",
              "| monitor | set | n | positives | threshold | failed | recall | precision | FPR "
              "| g-mean² | AUROC |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, groups in per.items():
