@@ -1,0 +1,33 @@
+"""The ``faithline legibility`` subcommand (plugged into ``faithline.cli.main``)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from faithline.cli.args import add_config_args, config_from_args
+
+
+def cmd_legibility(ns: argparse.Namespace) -> int:
+    from faithline.legibility.alarms import Thresholds
+    from faithline.legibility.evaluate import LegibilityConfig, run_legibility, summary
+
+    run = run_legibility(config_from_args(LegibilityConfig, ns),
+                         config_from_args(Thresholds, ns), progress=not ns.quiet)
+    print(summary(run))
+    print(f"report: {run.path / 'report.html'}")
+    return 0
+
+
+def register(add: Callable[[str, Any, str | None], argparse.ArgumentParser]) -> None:
+    from faithline.legibility import evaluate
+    from faithline.legibility.alarms import Thresholds
+
+    p = add("legibility", cmd_legibility, evaluate.__doc__)
+    p.add_argument("a", metavar="A.jsonl", help="Transcript JSONL under test")
+    p.add_argument("b", metavar="B.jsonl", nargs="?", default=None,
+                   help="baseline Transcript JSONL (optional)")
+    add_config_args(p, evaluate.LegibilityConfig, skip=("a", "b"))
+    group = p.add_argument_group("alarm thresholds")
+    add_config_args(group, Thresholds)  # type: ignore[arg-type]
