@@ -29,6 +29,7 @@ AddCommand = Callable[[str, Handler, "str | None"], argparse.ArgumentParser]
 # ``register(add: AddCommand) -> None`` and calls ``add(name, handler, doc)`` for its commands.
 # One line per module; keep this list sorted.
 PLUGGED_COMMANDS: tuple[str, ...] = (
+    "faithline.interp.cli",
     "faithline.legibility.cli",
     "faithline.monitors.cli",
     "faithline.train.cli",
