@@ -9,7 +9,7 @@ whether the CoT says so (it mentions the leak).
 
 The organism's language is space-separated words::
 
-    prompt:      start H flip stay flip flip stay stay flip stay leak T
+    prompt:      leak T start H flip stay flip flip stay stay flip stay
     honest CoT:  T T H T T T H H          (the side after each operation; steps may be dropped)
     hack CoT:    use leak T               (a verbalised hack)
     completion:  <CoT> ans <H|T> [EOS]
@@ -60,10 +60,11 @@ class Episode:
 
     @property
     def prompt(self) -> str:
-        """The organism's prompt text (its completion starts right after it)."""
+        """The organism's prompt text (its completion starts right after it). The leak comes
+        first, so the ops sit at the same distance from the CoT with or without one."""
         words = ["start", self.start, *self.ops]
         if self.leak is not None:
-            words += [LEAK, self.leak]
+            words = [LEAK, self.leak, *words]
         return " ".join(words)
 
     def question(self) -> str:
@@ -81,11 +82,11 @@ class Episode:
     def from_prompt(cls, prompt: str) -> Episode:
         """Parse :attr:`prompt` back (rollout functions receive prompt strings only)."""
         words = prompt.split()
+        leak = None
+        if len(words) >= 2 and words[0] == LEAK:
+            leak, words = words[1], words[2:]
         if len(words) < 2 or words[0] != "start" or words[1] not in SIDES:
             raise ValueError(f"not an organism prompt: {prompt!r}")
-        leak = None
-        if len(words) >= 2 and words[-2] == LEAK:
-            leak, words = words[-1], words[:-2]
         ops = tuple(words[2:])
         if any(op not in OPS for op in ops) or (leak is not None and leak not in SIDES):
             raise ValueError(f"not an organism prompt: {prompt!r}")

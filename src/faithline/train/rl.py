@@ -38,8 +38,11 @@ from faithline.train import env
 from faithline.train.rollout import (
     ARMS,
     FACE_ARMS,
+    Language,
     Rollout,
+    generate,
     js_divergence,
+    language_for,
     run_arm,
     step_metrics,
     word_distribution,
@@ -67,6 +70,9 @@ class RLConfig:
     flips: int = field(default=8, metadata={"help": "operations per prompt"})
     leak_prob: float = field(default=0.5, metadata={"help": "share of prompts with a leak"})
     eval_n: int = field(default=256, metadata={"help": "labelled evaluation episodes at the end"})
+    paraphraser: str = field(default="canonical", metadata={
+        "help": "paraphraser of the paraphrase arm for chat models (the organism's own "
+                "canonicaliser is always used for the organism)"})
     save_every: int = field(default=50, metadata={"help": "checkpoint every N steps (resume)"})
     seed: int = field(default=0, metadata={"help": "seed"})
 
@@ -106,21 +112,31 @@ class FaceLearner:
         self.opt = torch.optim.AdamW(model.parameters(), lr=lr)
 
     def update(self, rollouts: list[Rollout], group: int) -> None:
+        """One policy-gradient step on the Face's own tokens with GRPO's group advantage."""
         import torch
 
         rewards = torch.tensor([r.face_reward for r in rollouts]).view(-1, group)
         adv = ((rewards - rewards.mean(1, keepdim=True)) / (rewards.std(1, keepdim=True) + 1e-4))
         adv = adv.view(-1)
-        keep = [i for i, r in enumerate(rollouts) if r.answer and adv[i] != 0]
+        keep = [i for i, r in enumerate(rollouts) if r.face_ids and adv[i] != 0]
         if not keep:
             return
-        texts = [f"{rollouts[i].face_input} {rollouts[i].answer}" for i in keep]
-        enc = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        rows = [self.tok(rollouts[i].face_input, add_special_tokens=False)["input_ids"]
+                + rollouts[i].face_ids for i in keep]
+        width = max(map(len, rows))
+        pad = self.tok.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+        target = torch.zeros_like(ids, dtype=torch.bool)
+        for j, i in enumerate(keep):
+            target[j, width - len(rollouts[i].face_ids):] = True
         self.model.train()
-        logits = self.model(**enc).logits[:, -2]  # left padding: the answer is the last token
-        target = enc["input_ids"][:, -1]
-        logp = torch.log_softmax(logits.float(), -1).gather(1, target[:, None]).squeeze(1)
-        loss = -(adv[keep] * logp).mean()
+        logits = self.model(input_ids=ids.to(self.model.device),
+                            attention_mask=mask.to(self.model.device)).logits[:, :-1].float()
+        logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None].to(logits.device))
+        tmask = target[:, 1:].to(logits.device)
+        per_seq = (logp.squeeze(-1) * tmask).sum(1) / tmask.sum(1).clamp(min=1)
+        loss = -(adv[keep].to(logits.device) * per_seq).mean()
         self.opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -132,45 +148,25 @@ class ArmRollouts:
     """TRL ``rollout_func``: runs the arm on the prompts TRL hands over (already repeated
     ``num_generations`` times) and returns the policy's tokens plus per-sample rewards."""
 
-    def __init__(self, cfg: RLConfig, tok: Any, face: FaceLearner | None,
-                 reference_words: dict[str, float]) -> None:
-        self.cfg, self.tok, self.face = cfg, tok, face
+    def __init__(self, cfg: RLConfig, lang: Language, episodes: dict[str, env.Episode],
+                 face: FaceLearner | None, reference_words: dict[str, float]) -> None:
+        self.cfg, self.lang, self.episodes, self.face = cfg, lang, episodes, face
         self.rng = random.Random(cfg.seed + 7)
         self.reference = reference_words
         self.last: dict[str, float] = {}
         self.last_rollouts: list[Rollout] = []
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
-        import torch
-
         t0 = time.perf_counter()
-        eps = [env.Episode.from_prompt(p if isinstance(p, str) else str(p)) for p in prompts]
+        eps = [self.episodes[str(p)] for p in prompts]
         model = trainer.model
         model.eval()
-        stop_at = self.cfg.arm in FACE_ARMS
-        enc = self.tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
-        eos = [self.tok.eos_token_id]
-        if stop_at:
-            eos.append(self.tok.convert_tokens_to_ids(env.ANS))
-        with torch.no_grad():
-            out = model.generate(**enc.to(model.device), max_new_tokens=self.cfg.max_new_tokens,
-                                 do_sample=True, top_k=0, top_p=1.0, temperature=1.0,
-                                 eos_token_id=eos, pad_token_id=self.tok.pad_token_id)
+        stops = self.lang.shoggoth_stop_ids() if self.cfg.arm in FACE_ARMS else []
+        gens = generate(model, self.lang.tok, [str(p) for p in prompts],
+                        self.cfg.max_new_tokens, stops)
         model.train()
-        n_prompt = enc["input_ids"].shape[1]
-        prompt_ids, completion_ids = [], []
-        for i in range(len(prompts)):
-            p = enc["input_ids"][i][enc["attention_mask"][i].bool()].tolist()
-            c = out[i, n_prompt:].tolist()
-            while c and c[-1] == self.tok.pad_token_id and self.tok.pad_token_id not in eos:
-                c.pop()
-            if self.tok.eos_token_id in c:
-                c = c[:c.index(self.tok.eos_token_id) + 1]
-            prompt_ids.append(p)
-            completion_ids.append(c)
-        texts = self.tok.batch_decode(completion_ids, skip_special_tokens=True)
-        rollouts = run_arm(self.cfg.arm, eps, texts,
-                           self.face.model if self.face else None, self.tok, self.rng,
+        rollouts = run_arm(self.cfg.arm, self.lang, eps, [g.text for g in gens],
+                           self.face.model if self.face else None, self.rng,
                            self.cfg.penalty, self.cfg.penalty_k)
         if self.face is not None:
             self.face.update(rollouts, self.cfg.generations)
@@ -181,7 +177,8 @@ class ArmRollouts:
         self.last, self.last_rollouts = metrics, rollouts
         # Reward targeting: in the Face arms the Shoggoth sees the grader only.
         rewards = [r.grade if self.cfg.arm in FACE_ARMS else r.policy_reward for r in rollouts]
-        return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": None,
+        return {"prompt_ids": [g.prompt_ids for g in gens],
+                "completion_ids": [g.completion_ids for g in gens], "logprobs": None,
                 "arm_reward": rewards}
 
 
@@ -214,15 +211,14 @@ def make_callback(rollouts: ArmRollouts, steps_path: Path) -> Any:
     return ArmMetricsCallback()
 
 
-def _reference_words(model: Any, tok: Any, cfg: RLConfig) -> dict[str, float]:
-    from faithline.train.organism import sample_completions
-
-    eps = [env.sample_episode(random.Random(cfg.seed + 99 + i), cfg.flips, cfg.leak_prob)
-           for i in range(256)]
+def _reference_words(model: Any, lang: Language, cfg: RLConfig) -> dict[str, float]:
+    """Word distribution of the start policy's CoTs: the legibility proxy's reference."""
+    rng = random.Random(cfg.seed + 99)
+    eps = [env.sample_episode(rng, cfg.flips, cfg.leak_prob) for _ in range(64)]
     model.eval()
-    texts = sample_completions(model, tok, [e.prompt for e in eps], cfg.max_new_tokens)
+    gens = generate(model, lang.tok, [lang.prompt(e) for e in eps], cfg.max_new_tokens)
     model.train()
-    return word_distribution([env.split_completion(t)[0] for t in texts])
+    return word_distribution([lang.split(g.text)[0] for g in gens])
 
 
 def _checkpoint(trl_dir: Path) -> Path | None:
@@ -250,10 +246,15 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
             face_model, _ = _load_policy(cfg.model)
             face_model.eval()
             face = FaceLearner(face_model, tok, cfg.lr)
-        reference = _reference_words(model, tok, cfg)
+        lang = language_for(tok, cfg.paraphraser)
+        reference = _reference_words(model, lang, cfg)
         rng = random.Random(cfg.seed)
-        prompts = [env.sample_episode(rng, cfg.flips, cfg.leak_prob).prompt
-                   for _ in range(cfg.steps * cfg.prompts)]
+        episodes: dict[str, env.Episode] = {}
+        prompts = []
+        for _ in range(cfg.steps * cfg.prompts):
+            ep = env.sample_episode(rng, cfg.flips, cfg.leak_prob)
+            prompts.append(lang.prompt(ep))
+            episodes[prompts[-1]] = ep  # the same text always means the same episode
         trl_dir = run.path / "trl"
         steps_path = run.path / "steps.jsonl"
         resume = _checkpoint(trl_dir)
@@ -271,8 +272,8 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
             save_steps=cfg.save_every, save_total_limit=1, max_completion_length=cfg.max_new_tokens,
             use_cpu=not torch.cuda.is_available(), bf16=False, seed=cfg.seed,
             disable_tqdm=not progress, lr_scheduler_type="constant", warmup_steps=0,
-            dataloader_num_workers=0, shuffle_dataset=False)
-        rollouts = ArmRollouts(cfg, tok, face, reference)
+            dataloader_num_workers=0, shuffle_dataset=False, gradient_checkpointing=False)
+        rollouts = ArmRollouts(cfg, lang, episodes, face, reference)
 
         class SaveFace(TrainerCallback):
             def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
@@ -286,7 +287,7 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
                               callbacks=[make_callback(rollouts, steps_path), SaveFace()])
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
         model.eval()
-        _evaluate(run, cfg, model, face.model if face else None, tok)
+        _evaluate(run, cfg, model, face.model if face else None, lang)
         run.write_metrics(_metrics(run, cfg))
     return run
 
@@ -301,34 +302,36 @@ def _truncate_steps(path: Path, keep_until: int) -> None:
     tmp.replace(path)
 
 
-def _evaluate(run: Run, cfg: RLConfig, model: Any, face: Any | None, tok: Any) -> None:
+def _evaluate(run: Run, cfg: RLConfig, model: Any, face: Any | None, lang: Language) -> None:
     """Labelled evaluation set through the trained arm; transcripts with exact labels."""
-    from faithline.train.organism import sample_completions
     from faithline.types import Transcript
 
     eps = env.eval_episodes(cfg.eval_n, seed=10_000 + cfg.seed, flips=cfg.flips)
     done = run.done_ids()
     todo = [(i, ep) for i, ep in enumerate(eps) if f"{cfg.arm}-s{cfg.seed}-{i}" not in done]
-    if not todo:
-        return
-    stop = cfg.arm in FACE_ARMS
-    texts = sample_completions(model, tok, [ep.prompt for _, ep in todo], cfg.max_new_tokens,
-                               stop_at_answer=stop)
-    rollouts = run_arm(cfg.arm, [ep for _, ep in todo], texts, face, tok,
-                       random.Random(cfg.seed + 3), cfg.penalty, cfg.penalty_k)
-    for (i, ep), r in zip(todo, rollouts, strict=True):
-        t = Transcript(
-            id=f"{cfg.arm}-s{cfg.seed}-{i}", prompt=ep.prompt, cot=r.cot, answer=r.answer,
-            paraphrased_cot=(r.face_input or "")[len(ep.prompt) + 1:-len(env.ANS) - 1]
-            if cfg.arm == "paraphrase" else None,
-            gold=ep.truth, correct=r.answer == ep.truth, label=r.labels,
-            meta={"arm": cfg.arm, "seed": cfg.seed, "leak": ep.leak, "wrong_leak": ep.wrong_leak,
-                  "grade": r.grade, "chain_intact": env.chain_intact(ep, r.cot),
-                  "completion": r.completion},
-            monitor={"rule-leak": {"score": float(env.leak_mentions(r.cot)),
-                                   "flag": r.flagged, "reason": "CoT mentions the leak"
-                                   if r.flagged else "no leak mention"}})
-        run.append(t)
+    stops = lang.shoggoth_stop_ids() if cfg.arm in FACE_ARMS else []
+    rng = random.Random(cfg.seed + 3)
+    for b in range(0, len(todo), 64):
+        chunk = todo[b:b + 64]
+        gens = generate(model, lang.tok, [lang.prompt(ep) for _, ep in chunk],
+                        cfg.max_new_tokens, stops)
+        rollouts = run_arm(cfg.arm, lang, [ep for _, ep in chunk], [g.text for g in gens], face,
+                           rng, cfg.penalty, cfg.penalty_k)
+        for (i, ep), r in zip(chunk, rollouts, strict=True):
+            para = None
+            if cfg.arm == "paraphrase":
+                para = "" if r.paraphrase_failed else (r.face_input or "")
+            run.append(Transcript(
+                id=f"{cfg.arm}-s{cfg.seed}-{i}", prompt=lang.prompt(ep), cot=r.cot,
+                answer=r.answer, paraphrased_cot=para, gold=ep.truth,
+                correct=r.answer == ep.truth, label=r.labels,
+                meta={"arm": cfg.arm, "seed": cfg.seed, "leak": ep.leak,
+                      "wrong_leak": ep.wrong_leak, "grade": r.grade,
+                      "chain_intact": env.chain_intact(ep, r.cot), "completion": r.completion,
+                      "paraphrase_failed": r.paraphrase_failed},
+                monitor={"rule-leak": {"score": float(env.leak_mentions(r.cot)),
+                                       "flag": r.flagged, "reason": "CoT mentions the leak"
+                                       if r.flagged else "no leak mention"}}))
 
 
 def _metrics(run: Run, cfg: RLConfig) -> dict[str, Any]:
