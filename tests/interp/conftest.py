@@ -58,3 +58,16 @@ def leak_store(smollm2: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     cfg = CaptureConfig(model=smollm2.spec, out=str(out), paths=PATHS, shard_tokens=2000)
     capture_transcripts(smollm2, leak_transcripts(80), cfg, progress=False)
     yield out
+
+
+@pytest.fixture(scope="session")
+def leak_sae(leak_store: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A small SAELens TopK SAE on block 3 of ``leak_store`` (trained once, ~5 s)."""
+    pytest.importorskip("sae_lens", reason="needs sae-lens: pip install sae-lens")
+    from faithline.interp.sae import SAETrainConfig, train_sae
+    from faithline.interp.store import ActivationStore
+
+    out = tmp_path_factory.mktemp("sae") / "sae"
+    cfg = SAETrainConfig(out=str(out), path="model.layers.3", segments="all", expansion=2,
+                         k=8, batch_size=256, epochs=3, max_seconds=20)
+    return out, train_sae(ActivationStore(leak_store), cfg, progress=False)

@@ -14,21 +14,19 @@ from faithline.interp.store import ActivationStore
 pytest.importorskip("sae_lens", reason="needs sae-lens: pip install sae-lens")
 
 
-def test_train_save_load_and_metrics(leak_store: Path, tmp_path: Path) -> None:
-    from faithline.interp.sae import SAETrainConfig, encode, load_sae, module_path_of, train_sae
+def test_train_save_load_and_metrics(leak_store: Path, leak_sae: tuple[Path, dict]) -> None:
+    from faithline.interp.sae import encode, load_sae, module_path_of
 
     store = ActivationStore(leak_store)
-    cfg = SAETrainConfig(out=str(tmp_path / "sae"), path="model.layers.3", segments="all",
-                         expansion=2, k=8, batch_size=256, epochs=3, max_seconds=20)
-    info = train_sae(store, cfg, progress=False)
-    assert (tmp_path / "sae" / "cfg.json").is_file()
-    assert (tmp_path / "sae" / "sae_weights.safetensors").is_file()
-    saved = json.loads((tmp_path / "sae" / "faithline_sae.json").read_text())
+    where, info = leak_sae
+    assert (where / "cfg.json").is_file()
+    assert (where / "sae_weights.safetensors").is_file()
+    saved = json.loads((where / "faithline_sae.json").read_text())
     assert saved["held_out"] == info["held_out"] and info["d_sae"] == 1152
     held = info["held_out"]
     assert held["l0"] == pytest.approx(8.0)  # TopK: exactly k active features
     assert held["explained_variance"] > 0.5
-    sae = load_sae(tmp_path / "sae")
+    sae = load_sae(where)
     assert module_path_of(sae) == "model.layers.3"
     rec = store.records[0]
     acts = encode(sae, store.rows(rec, "model.layers.3"))

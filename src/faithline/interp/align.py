@@ -43,9 +43,10 @@ class Layout:
     """How a transcript is laid out as one text for the model."""
 
     chat: bool = field(default=True, metadata=_help(
-        "render the prompt with the model's chat template (else: prompt, newline, CoT)"))
+        "render the prompt with the model's chat template when it has one (else, or with "
+        "--no-chat: prompt, newline, CoT)"))
     answer_cue: str = field(default="\nAnswer: ", metadata=_help(
-        "text between the CoT and the answer"))
+        "text between the CoT and the answer (the organism's is ' ans ')"))
     steps: str = field(default="auto", metadata=_help(
         f"what a CoT step is: one of {', '.join(STEP_MODES)} (auto: lines if the CoT has "
         "several, else sentences, else words)"))
@@ -94,7 +95,8 @@ def step_spans(cot: str, mode: str = "auto") -> list[tuple[int, int]]:
 
 def parts_of(model: Any, t: Transcript, layout: Layout) -> list[tuple[int, str]]:
     """The text fed to the model, as (segment, text) parts in order."""
-    if layout.chat and hasattr(model, "render"):
+    template = getattr(getattr(model, "tokenizer", None), "chat_template", None)
+    if layout.chat and template and hasattr(model, "render"):
         prefix = str(model.render(Prompt.user(t.prompt)))
     else:
         prefix = t.prompt + "\n"
