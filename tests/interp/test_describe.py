@@ -61,5 +61,7 @@ def test_describe_neurons_with_a_real_explainer(smollm2: object, leak_store: Pat
             assert v is None or np.isnan(v) or -1 <= v <= 1
         assert any("[[" in e for e in row["explain_exemplars"])
     assert set(result["summary"]) == {"detection_auroc", "simulation_r"}
+    page = (tmp_path / "d.html").read_text()
+    assert page.count("<div class='unit'>") == 2 and "<svg" in page and "CoT" in page
     with pytest.raises(BadInputError, match="needs --path"):
         describe_units(DescribeConfig(source=str(leak_store)), progress=False)

@@ -427,7 +427,8 @@ def describe_units(cfg: DescribeConfig, progress: bool = True) -> dict[str, Any]
         helds.append({k: v[1::2] for k, v in exemplars[u].items()})
         prompts.append(explain_prompt(shown, scale))
         rows.append({"unit": u, "max_activation": scale, "density": stats.get("density", {})
-                     .get(u), "explain_exemplars": [render_marked(e, scale) for e in shown]})
+                     .get(u), "explain_exemplars": [render_marked(e, scale) for e in shown],
+                     "top_exemplars": [asdict(e) for e in top]})
     params = GenParams(max_new_tokens=24, stop=("\n",))
     gens = explainer.generate(prompts, params)
     for row, g in zip(rows, gens, strict=True):
@@ -454,5 +455,20 @@ def describe_units(cfg: DescribeConfig, progress: bool = True) -> dict[str, Any]
                                          else where.with_suffix(".descriptions.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out, result)
+    _write_html(out.with_suffix(".html"), result, units, exemplars)
     result["out"] = str(out)
     return result
+
+
+def _write_html(path: Path, result: dict[str, Any], units: Units,
+                exemplars: dict[int, dict[str, list[Exemplar]]]) -> None:
+    """descriptions.html: each unit's exemplars and its activation over its top transcript."""
+    from faithline.interp.plots import descriptions_html
+
+    by_id = {r.id: r for r in units.store.records}
+    traces = {}
+    for u, ex in exemplars.items():
+        if ex["top"]:
+            rec = by_id[ex["top"][0].record]
+            traces[u] = (rec, units.of(rec, [u])[:, 0], units.store.rows(rec, "segment"))
+    path.write_text(descriptions_html(result, traces), encoding="utf-8")
