@@ -25,7 +25,7 @@ def rows(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("command", ["demo", "generate", "report", "serve"])
+@pytest.mark.parametrize("command", ["demo", "generate", "report", "serve", "train"])
 def test_help_has_an_example(command: str) -> None:
     r = faithline(command, "--help")
     assert r.returncode == 0
@@ -120,12 +120,16 @@ def test_sigkill_then_resume_keeps_every_sample_exactly_once(tmp_path: Path) -> 
     assert json.loads((out / "run.json").read_text())["resumed"] == 1
 
 
-@pytest.mark.usefixtures("smollm2")
-def test_demo_writes_a_comparison_report(tmp_path: Path) -> None:
-    r = faithline("demo", "--n", "2", "--out", str(tmp_path / "demo"), "--quiet")
+def test_demo_quick_trains_every_arm_and_writes_report_and_metrics(tmp_path: Path) -> None:
+    r = faithline("demo", "--quick", "--out", str(tmp_path / "demo"), "--quiet", timeout=600)
     assert r.returncode == 0, r.stderr
-    report = tmp_path / "demo" / "report.html"
-    assert report.is_file()
-    html = report.read_text()
-    assert "single" in html and "shoggoth-face" in html
-    assert len(rows(tmp_path / "demo" / "single" / "transcripts.jsonl")) == 2
+    html = (tmp_path / "demo" / "report.html").read_text()
+    metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
+    assert set(metrics["arms"]) == {"outcome", "pressure", "face", "paraphrase"}
+    for arm, m in metrics["arms"].items():
+        assert arm in html
+        assert m["final"]["accuracy"]["n"] == 32
+        assert len(rows(tmp_path / "demo" / arm / "transcripts.jsonl")) == 32
+    assert "monitor_recall" in metrics["summary"]
+
+
