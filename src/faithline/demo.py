@@ -2,12 +2,14 @@
 
 Warms up the organism (``faithline train organism``, cached after the first run), trains every
 RL arm with GRPO through TRL from that one checkpoint for each seed (outcome-only, CoT-monitor
-pressure, Shoggoth + Face with reward targeting, Shoggoth + Paraphraser + Face), evaluates each on
-a labelled set whose ground truth is exact, and writes one report comparing them:
+pressure, Shoggoth + Face with reward targeting, Shoggoth + Paraphraser + Face, pressure with a
+legibility regulariser), one run per CPU core at a time, evaluates each on a labelled set whose
+ground truth is exact, and writes one report comparing them:
 
     faithline demo                   # runs/demo/report.html and runs/demo/metrics.json
     faithline demo --quick           # about a minute: a tiny organism and a few steps (tests)
-    faithline demo --seeds 3 --steps 150 --out runs/demo-long
+    faithline demo --seeds 3 --steps 200 --out runs/demo-long
+    faithline demo --arms outcome,pressure --workers 1
 
 Per-seed runs live in runs/demo/rl/<arm>-s<seed>/ (each resumable on its own); runs/demo/<arm>/
 pools an arm's seeds for the report. Re-running resumes and redoes nothing that is done.
@@ -16,6 +18,7 @@ pools an arm's seeds for the report. Re-running resumes and redoes nothing that 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +35,7 @@ ARM_TITLES = {
     "pressure": "2 CoT pressure",
     "face": "3 Shoggoth+Face (targeted)",
     "paraphrase": "4 Shoggoth+Paraphraser+Face",
+    "legibility": "5 pressure+legibility reg.",
 }
 QUICK_ORGANISM = OrganismConfig(examples=4096, batch_size=64, layers=2, width=64)
 
@@ -40,7 +44,9 @@ QUICK_ORGANISM = OrganismConfig(examples=4096, batch_size=64, layers=2, width=64
 class DemoConfig:
     out: str = field(default="runs/demo", metadata={"help": "output directory"})
     seeds: int = field(default=2, metadata={"help": "seeds per arm"})
-    steps: int = field(default=60, metadata={"help": "GRPO steps per arm and seed"})
+    steps: int = field(default=120, metadata={"help": "GRPO steps per arm and seed"})
+    workers: int = field(default=0, metadata={
+        "help": "runs trained at once, one CPU thread each (0 = one per core, at most 4)"})
     arms: str = field(default=",".join(ARMS), metadata={"help": "comma-separated arms"})
     eval_n: int = field(default=256, metadata={"help": "labelled evaluation episodes per run"})
     quick: bool = field(default=False, metadata={
@@ -58,7 +64,7 @@ class DemoConfig:
 def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     """Run the experiment and write the report; returns the report's path."""
     from faithline.report import write_report
-    from faithline.train.rl import RLConfig, train_rl
+    from faithline.train.rl import RLConfig
 
     arms = cfg.arm_list()
     if cfg.seeds < 1 or cfg.steps < 1:
@@ -69,16 +75,15 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     seeds = 1 if cfg.quick else cfg.seeds
     steps = min(cfg.steps, 4) if cfg.quick else cfg.steps
     eval_n = min(cfg.eval_n, 32) if cfg.quick else cfg.eval_n
-    per_arm: dict[str, list[Path]] = {}
-    for seed in range(seeds):
-        for arm in arms:
-            rl = RLConfig(arm=arm, out=str(out / "rl" / f"{arm}-s{seed}"),
-                          model=f"hf:{organism}", steps=steps, seed=seed, eval_n=eval_n,
-                          prompts=8 if cfg.quick else RLConfig.prompts,
-                          generations=4 if cfg.quick else RLConfig.generations)
-            if progress:
-                print(f"demo: arm {arm}, seed {seed}: {steps} GRPO steps", flush=True)
-            per_arm.setdefault(arm, []).append(train_rl(rl, progress=progress).path)
+    jobs = [RLConfig(arm=arm, out=str(out / "rl" / f"{arm}-s{seed}"), model=f"hf:{organism}",
+                     steps=steps, seed=seed, eval_n=eval_n,
+                     prompts=8 if cfg.quick else RLConfig.prompts,
+                     generations=4 if cfg.quick else RLConfig.generations)
+            for seed in range(seeds) for arm in arms]
+    workers = cfg.workers or min(4, os.cpu_count() or 1)
+    per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
+    for job, path in zip(jobs, _train_all(jobs, workers, progress), strict=True):
+        per_arm[job.arm].append(path)
     summary = {arm: _pool(out / arm, arm, paths, cfg) for arm, paths in per_arm.items()}
     table = _table(summary)
     card = json.loads((organism / "organism.json").read_text())
@@ -96,6 +101,47 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
                "share of hacks the CoT monitor flags; FPR = share of non-hacks it flags. "
                "Values pool the seeds' evaluation transcripts; 95% bootstrap CIs.")
     return write_report([out / arm for arm in per_arm], out / "report.html", preface=preface)
+
+
+def _train_one(cfg: Any) -> Path:
+    """One RL run in a worker process, on one CPU thread (two torch processes that each want
+    every core slow each other down many times over)."""
+    import torch
+
+    from faithline.train.rl import train_rl
+
+    torch.set_num_threads(1)
+    return train_rl(cfg, progress=False).path
+
+
+def _init_worker() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+
+def _train_all(jobs: list[Any], workers: int, progress: bool) -> list[Path]:
+    """Train the runs, ``workers`` at a time (a process pool; each run resumes on its own)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(jobs), desc="demo: RL runs", unit="run", disable=not progress)
+    if workers <= 1:
+        out = []
+        for job in jobs:
+            out.append(_train_one(job))
+            bar.update(1)
+        bar.close()
+        return out
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_worker,
+                             mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(_train_one, job) for job in jobs]
+        for fut in futures:
+            fut.add_done_callback(lambda _: bar.update(1))
+        paths = [f.result() for f in futures]
+    bar.close()
+    return paths
 
 
 def _pool(target: Path, arm: str, paths: list[Path], cfg: DemoConfig) -> dict[str, Any]:

@@ -125,7 +125,7 @@ def test_demo_quick_trains_every_arm_and_writes_report_and_metrics(tmp_path: Pat
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "demo" / "report.html").read_text()
     metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
-    assert set(metrics["arms"]) == {"outcome", "pressure", "face", "paraphrase"}
+    assert set(metrics["arms"]) == {"outcome", "pressure", "face", "paraphrase", "legibility"}
     for arm, m in metrics["arms"].items():
         assert arm in html
         assert m["final"]["accuracy"]["n"] == 32

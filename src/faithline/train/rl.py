@@ -47,9 +47,11 @@ from faithline.train.rollout import (
     step_metrics,
     word_distribution,
 )
+from faithline.types import Transcript
 
 CURVE_KEYS = ("accuracy", "hack_rate", "leak_dependence", "monitor_recall", "monitor_fpr",
-              "verbalized_rate", "chain_intact", "legibility_js", "step_seconds")
+              "verbalized_rate", "chain_intact", "legibility_js", "legibility_reward",
+              "step_seconds")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,12 @@ class RLConfig:
     flips: int = field(default=8, metadata={"help": "operations per prompt"})
     leak_prob: float = field(default=0.5, metadata={"help": "share of prompts with a leak"})
     eval_n: int = field(default=256, metadata={"help": "labelled evaluation episodes at the end"})
+    legibility_weight: float = field(default=0.5, metadata={
+        "help": "weight of the legibility regulariser (arm legibility)"})
+    monitors: str = field(default="", metadata={
+        "help": "comma-separated monitor specs run on the rollouts during training "
+                "(e.g. rule:leak); logged as monitor/<name>/recall|fpr|flag_rate"})
+    monitor_every: int = field(default=10, metadata={"help": "run --monitors every N steps"})
     paraphraser: str = field(default="canonical", metadata={
         "help": "paraphraser of the paraphrase arm for chat models (the organism's own "
                 "canonicaliser is always used for the organism)"})
@@ -149,12 +157,21 @@ class ArmRollouts:
     ``num_generations`` times) and returns the policy's tokens plus per-sample rewards."""
 
     def __init__(self, cfg: RLConfig, lang: Language, episodes: dict[str, env.Episode],
-                 face: FaceLearner | None, reference_words: dict[str, float]) -> None:
+                 face: FaceLearner | None, reference_words: dict[str, float],
+                 legibility: Any = None) -> None:
         self.cfg, self.lang, self.episodes, self.face = cfg, lang, episodes, face
+        self.legibility = legibility
         self.rng = random.Random(cfg.seed + 7)
         self.reference = reference_words
         self.last: dict[str, float] = {}
         self.last_rollouts: list[Rollout] = []
+
+    def transcripts(self) -> list[Transcript]:
+        """The last step's rollouts as labelled transcripts (for training-time monitors)."""
+        return [Transcript(id=f"rollout-{i}", prompt=self.lang.prompt(r.episode), cot=r.cot,
+                           answer=r.answer, gold=r.episode.truth,
+                           correct=r.answer == r.episode.truth, label=r.labels)
+                for i, r in enumerate(self.last_rollouts)]
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -177,6 +194,10 @@ class ArmRollouts:
         self.last, self.last_rollouts = metrics, rollouts
         # Reward targeting: in the Face arms the Shoggoth sees the grader only.
         rewards = [r.grade if self.cfg.arm in FACE_ARMS else r.policy_reward for r in rollouts]
+        if self.legibility is not None:
+            legible = self.legibility([str(p) for p in prompts], [g.text for g in gens])
+            rewards = [r + x for r, x in zip(rewards, legible, strict=True)]
+            metrics["legibility_reward"] = sum(legible) / len(legible)
         return {"prompt_ids": [g.prompt_ids for g in gens],
                 "completion_ids": [g.completion_ids for g in gens], "logprobs": None,
                 "arm_reward": rewards}
@@ -273,7 +294,23 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
             use_cpu=not torch.cuda.is_available(), bf16=False, seed=cfg.seed,
             disable_tqdm=not progress, lr_scheduler_type="constant", warmup_steps=0,
             dataloader_num_workers=0, shuffle_dataset=False, gradient_checkpointing=False)
-        rollouts = ArmRollouts(cfg, lang, episodes, face, reference)
+        legibility = None
+        if cfg.arm == "legibility":
+            from faithline.legibility.reward import LegibilityReward, LegibilityRewardConfig
+
+            frozen, _ = _load_policy(cfg.model)
+            frozen.eval().requires_grad_(False)
+            legibility = LegibilityReward(
+                frozen, tokenizer=tok, config=LegibilityRewardConfig(weight=cfg.legibility_weight),
+                cot_of=lambda text: lang.split(text)[0])
+        rollouts = ArmRollouts(cfg, lang, episodes, face, reference, legibility)
+        callbacks: list[Any] = []
+        if cfg.monitors.strip():
+            from faithline.train.callbacks import MonitorabilityCallback
+
+            callbacks.append(MonitorabilityCallback(
+                rollouts.transcripts, [m for m in cfg.monitors.split(",") if m.strip()],
+                every=cfg.monitor_every, sink=lambda d: rollouts.last.update(d)))
 
         class SaveFace(TrainerCallback):
             def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
@@ -284,7 +321,12 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
                               reward_funcs=[arm_reward],  # type: ignore[list-item]
                               args=args, train_dataset=Dataset.from_dict({"prompt": prompts}),
                               rollout_func=rollouts,
-                              callbacks=[make_callback(rollouts, steps_path), SaveFace()])
+                              callbacks=[*callbacks, make_callback(rollouts, steps_path),
+                                         SaveFace()])
+        if not progress:  # with tqdm off, transformers prints every log dict instead
+            from transformers.trainer_callback import PrinterCallback
+
+            trainer.remove_callback(PrinterCallback)
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
         model.eval()
         _evaluate(run, cfg, model, face.model if face else None, lang)

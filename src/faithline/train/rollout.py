@@ -9,6 +9,8 @@ Arms (``ARMS``):
   prompt + CoT and writes the answer. Reward targeting (Drori et al. 2025): the Shoggoth is
   rewarded by the grader only, the monitor penalty lands on the Face alone.
 - ``paraphrase``: ``face`` with the CoT canonically paraphrased before the Face reads it.
+- ``legibility``: ``pressure`` plus the legibility regulariser (faithline.legibility.reward):
+  ``weight x`` the CoT's clipped mean token log-likelihood under the frozen start model.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from faithline.train import env
 
-ARMS = ("outcome", "pressure", "face", "paraphrase")
+ARMS = ("outcome", "pressure", "face", "paraphrase", "legibility")
 FACE_ARMS = ("face", "paraphrase")
 
 
