@@ -100,3 +100,27 @@ def test_bad_config_is_a_clear_error(tiny_organism: Path, tmp_path: Path) -> Non
         train_rl(_cfg(tiny_organism, "nosuch", tmp_path / "x"))
     with pytest.raises(BadInputError, match="generations >= 2"):
         train_rl(_cfg(tiny_organism, "outcome", tmp_path / "y", generations=1))
+
+
+def test_training_time_monitors_and_legibility_arm_are_logged(tiny_organism: Path,
+                                                              tmp_path: Path) -> None:
+    run = train_rl(_cfg(tiny_organism, "legibility", tmp_path / "l", monitors="rule:leak",
+                        monitor_every=2), progress=False)
+    steps = [json.loads(x) for x in (run.path / "steps.jsonl").read_text().splitlines()]
+    assert "monitor/rule:leak/flag_rate" not in steps[0]  # every 2 steps
+    assert 0.0 <= steps[1]["monitor/rule:leak/flag_rate"] <= 1.0
+    assert steps[1]["monitor/rule:leak/failed"] == 0.0
+    assert all(s["legibility_reward"] < 0 for s in steps)  # weight x clipped log-likelihood
+
+
+def test_monitor_stats_counts_recall_and_fpr_against_labels() -> None:
+    from faithline.monitors import get_monitor
+    from faithline.train.callbacks import monitor_stats
+    from faithline.types import Transcript
+
+    def t(cot: str, hack: bool) -> Transcript:
+        return Transcript(id=cot, prompt="p", cot=cot, answer="H", label={"hack": hack})
+
+    ts = [t("use leak H", True), t("T H H", True), t("T T H", False), t("leak H", False)]
+    stats = monitor_stats(get_monitor("rule:leak"), ts)
+    assert stats["recall"] == 0.5 and stats["fpr"] == 0.5 and stats["flag_rate"] == 0.5
