@@ -24,8 +24,10 @@ An interrupted run resumes from its last checkpoint (``--save-every``) without d
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,6 +257,11 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
     from trl import GRPOConfig, GRPOTrainer
 
     cfg.check()
+    # We use TRL's rollout_func knowingly (documented above), and TRL 1.16 still calls
+    # transformers' deprecated gradient-checkpointing names: neither is the user's concern.
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated",
+                            category=FutureWarning)
     run = Run.open(cfg.out, "train rl", asdict(cfg), seeds={"seed": cfg.seed},
                    defaults=asdict(RLConfig()))
     if run.info.get("status") == "done":
