@@ -24,7 +24,7 @@ from faithline.interp.store import ActivationStore
 
 def test_helpers() -> None:
     ex = Exemplar("r", ["The", " coin", " shows", "\n"], [0.0, 5.0, 9.0, 2.0])
-    assert render_marked(ex, 9.0) == "The [[coin]]5 [[shows]]9[[\\n]]2"
+    assert render_marked(ex, 9.0) == "The [[coin:5]] [[shows:9]][[\\n:2]]"
     perm = derangement(5, seed=1)
     assert sorted(perm) == list(range(5)) and all(p != i for i, p in enumerate(perm))
     with pytest.raises(BadInputError):

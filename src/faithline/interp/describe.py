@@ -12,7 +12,7 @@ descriptions and EleutherAI's delphi, for each unit:
    activating transcripts (one per transcript), and windows at random tokens; half of each go
    to the explainer, half are held out for scoring;
 2. the explainer (any model spec) reads the explain half, activating tokens marked with their
-   strength 0-9, and writes a short description;
+   strength 1-9 (``[[word:7]]``), and writes a short description;
 3. detection: a local scorer model reads the description and a held-out window and says
    whether the unit fires in it (P(Yes) from one forward pass); score = AUROC against "the
    unit's maximum in the window is above zero";
@@ -44,7 +44,7 @@ from faithline.types import GenParams, Prompt
 
 SCHEMA = "faithline.descriptions/1"
 EXPLAIN_SYSTEM = ("You explain what a neuron in a language model responds to. You see text "
-                  "excerpts; tokens where the neuron fires are marked like [[word]]7 with its "
+                  "excerpts; tokens where the neuron fires are marked like [[word:7]] with its "
                   "strength from 1 to 9. Reply with one short phrase.")
 
 
@@ -214,13 +214,13 @@ def _digits(acts: Sequence[float], scale: float) -> list[int]:
 
 
 def render_marked(ex: Exemplar, scale: float) -> str:
-    """The window's text with firing tokens marked ``[[tok]]7``."""
+    """The window's text with firing tokens marked ``[[tok:7]]``."""
     parts = []
     for tok, d in zip(ex.tokens, _digits(ex.acts, scale), strict=True):
         if d > 0:
             lead = tok[: len(tok) - len(tok.lstrip())]
             body = tok.strip() or tok.replace("\n", "\\n") or " "
-            parts.append(f"{lead if tok.strip() else ''}[[{body}]]{d}")
+            parts.append(f"{lead if tok.strip() else ''}[[{body}:{d}]]")
         else:
             parts.append(tok)
     return "".join(parts).strip()
