@@ -118,7 +118,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=32, help="gold CoTs per task")
-    p.add_argument("--generated", type=int, default=16,
+    p.add_argument("--generated", type=int, default=8,
                    help="SmolLM2-generated CoTs per task (0: none)")
     p.add_argument("--reference", default="builtin:smollm2-135m")
     p.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTHS))

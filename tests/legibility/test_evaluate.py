@@ -55,6 +55,17 @@ def test_run_scores_compares_alarms_and_resumes(smollm2: Any, tmp_path: Path) ->
     assert "oov_share" not in again.metrics()["fired"]
 
 
+def test_context_options_change_what_the_reference_reads(smollm2: Any, tmp_path: Path) -> None:
+    a, _ = write_sets(tmp_path, n=3)
+    ppl = {}
+    for context in ("none", "chat"):
+        cfg = LegibilityConfig(a=str(a), out=str(tmp_path / context), context=context)
+        run = run_legibility(cfg, pool={SPEC: smollm2}, progress=False)
+        ppl[context] = run.metrics()["perplexity"]["A"]["value"]
+        assert run.metrics()["alarms"][0]["mode"] == "absolute"  # no B: absolute limits
+    assert ppl["none"] != ppl["chat"]
+
+
 def test_paraphrase_sensitivity_reads_answers_and_fails_closed(smollm2: Any) -> None:
     task: Any = get_task("coinflip:flips=3")
     ts = [Transcript(s.id, task.prompt_text(s), task.gold_cot(s), s.answer)

@@ -4,13 +4,24 @@ Metrics per transcript (``metrics.cot_metrics``): perplexity under a frozen refe
 out-of-vocabulary word share, character-class and script mix, compression ratio, length, and
 optionally paraphrase sensitivity (``paraphrase``). Sets are aggregated with bootstrap CIs and
 compared (Cliff's delta, Mann-Whitney U); alarms fire by thresholds (``alarms``). Training uses
-``legibility_metrics`` every N steps and ``LegibilityReward`` as a regulariser (``reward``).
+``legibility_metrics`` or a ``LegibilityTracker`` every N steps, and ``LegibilityReward`` as a
+regulariser. ``drift`` makes injected drift and honest controls; ``benchmark`` measures the
+alarms on them.
 
     faithline legibility runs/ckpt/transcripts.jsonl runs/start/transcripts.jsonl --out runs/leg
 """
 
 from faithline.legibility.alarms import Thresholds, aggregate, alarm_scores, alarms, compare
-from faithline.legibility.metrics import DEFAULT_REFERENCE, cot_metrics, legibility_metrics
+from faithline.legibility.metrics import (
+    DEFAULT_REFERENCE,
+    cot_metrics,
+    get_scorer,
+    legibility_metrics,
+)
+from faithline.legibility.reward import LegibilityReward, LegibilityRewardConfig
+from faithline.legibility.scoring import ReferenceScorer
+from faithline.legibility.tracker import LegibilityTracker
 
-__all__ = ["DEFAULT_REFERENCE", "Thresholds", "aggregate", "alarm_scores", "alarms", "compare",
-           "cot_metrics", "legibility_metrics"]
+__all__ = ["DEFAULT_REFERENCE", "LegibilityReward", "LegibilityRewardConfig",
+           "LegibilityTracker", "ReferenceScorer", "Thresholds", "aggregate", "alarm_scores",
+           "alarms", "compare", "cot_metrics", "get_scorer", "legibility_metrics"]

@@ -42,7 +42,7 @@ from faithline.legibility.scoring import ReferenceScorer
 from faithline.legibility.text import Vocabulary
 from faithline.models import Model, load_model
 from faithline.runs import Run
-from faithline.types import Prompt, Transcript
+from faithline.types import Transcript
 
 CONTEXTS = ("none", "prompt", "chat")
 HEADLINE = ("perplexity", "oov_share", "non_latin_share", "unusual_char_share",
@@ -112,7 +112,7 @@ def _contexts(cfg: LegibilityConfig, scorer: ReferenceScorer,
     tok = scorer.tokenizer
     if not getattr(tok, "chat_template", None):
         raise BadInputError(f"--context chat: reference '{cfg.reference}' has no chat template")
-    return [str(tok.apply_chat_template([Prompt.user(t.prompt).messages[0].to_dict()],
+    return [str(tok.apply_chat_template([{"role": "user", "content": t.prompt}],
                                         tokenize=False, add_generation_prompt=True))
             for t in batch]
 
