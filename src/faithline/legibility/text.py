@@ -11,7 +11,9 @@ None of these need a model. ``text_metrics(cot, vocab)`` returns them all as one
   approximated by the first word of its Unicode name (``LATIN``, ``CYRILLIC``, ``CJK``, ...),
   and ``scripts(text)`` gives the whole mix;
 - ``compression_ratio``: zlib (level 9) compressed bytes over UTF-8 bytes; text that carries
-  more bits per character (a dense code, dropped filler words) compresses less;
+  more bits per character (a dense code, dropped filler words) compresses less. It depends on
+  length: below about 50 characters zlib's fixed overhead dominates (ratios above 1), so compare
+  it only between sets of similar CoT lengths;
 - ``oov_share``: the share of words outside a reference vocabulary (``Vocabulary``).
 
 Empty text gives NaN for the shares and the ratio, never a made-up number.
