@@ -28,7 +28,7 @@ def test_capture_probe_gap_through_the_cli(smollm2: Any, tmp_path: Path,
     assert main(["interp", "gap", str(store), "--positions", "before", "--out",
                  str(tmp_path / "g"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "| all |" in out and "rule" in out
+    assert "| all |" in out and "| outcome |" in out
 
 
 def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,18 +27,19 @@ def test_gap_per_arm_and_the_unverbalised_slice(smollm2: Any, leak_store: Path,
     assert set(rows) == {"all", "outcome", "pressure"}
     full = rows["all"]
     assert full["n"] == {"train": 40, "val": 20, "test": 20}
-    assert full["text"]["name"] in ("rule", "rule:leak")  # stored and freshly run rules
     names = {c["name"] for c in full["candidates"]}
-    assert {"rule", "rule:leak"} <= names
+    # stored and freshly run rules, and a TF-IDF classifier trained on the same split
+    assert {"rule", "rule:leak", "tfidf-classifier(cot)"} <= names
+    assert full["text"]["name"] in names
     assert any(n.startswith("features:hack@model.layers.3/") for n in names)
     # the rule only sees the verbalised third of the hacks; the leak is in every hack's prompt
     assert full["activation"]["test_f1"]["value"] > full["text"]["test_f1"]["value"]
     assert full["gap"]["value"] > 0
     quiet = full["unverbalized"]
-    assert quiet["text"]["recall"]["value"] == 0.0
     assert quiet["activation"]["recall"]["value"] > 0.5
+    assert quiet["activation"]["recall"]["value"] > quiet["text"]["recall"]["value"]
     table = (tmp_path / "gap" / "gap.md").read_text()
-    assert "| outcome |" in table and "rule" in table
+    assert "| outcome |" in table and "tfidf" in table
     saved = json.loads((tmp_path / "gap" / "gap.json").read_text())
     assert saved["schema"] == "faithline.gap/1"
 

@@ -34,6 +34,7 @@ def test_f1_threshold_and_ci() -> None:
     assert f1(np.array([1, 0, 0, 1, 1], dtype=bool), y) == pytest.approx(2 * 2 / (3 + 3))
     assert f1(np.zeros(5, dtype=bool), np.zeros(5, dtype=bool)) == 0.0
     assert best_f1_threshold(np.array([0.9, 0.8, 0.1, 0.2, 0.7]), y) == pytest.approx(0.7)
+    assert best_f1_threshold(np.zeros(5), y) == float("inf")  # never "flag everything"
     ci = paired_ci(lambda a: float(a.mean()), np.arange(100.0))
     assert ci["ci_low"] < ci["value"] == 49.5 < ci["ci_high"] and ci["n"] == 100
 

@@ -9,9 +9,11 @@ RL arm, plus ``all``), with one train/validation/test split by transcript:
 - activation monitors: a linear probe per (module path, position), and, per SAE given, a
   logistic regression on the k SAE features that best separate the label on train
   (k in ``--k-features``); fitted on train, thresholded for F1 on validation;
-- text monitors: the verdicts stored in the transcripts (``monitor``) and any ``--monitors``
-  specs run now (``faithline.monitors``); their scores are thresholded for F1 on validation too
-  (failed verdicts count as flagged), and their F1 at their own threshold is reported as well;
+- text monitors: the verdicts stored in the transcripts (``monitor``), any ``--monitors`` specs
+  run now (``faithline.monitors``), and a TF-IDF classifier of the CoT trained on the same
+  split; their scores are thresholded for F1 on validation too (failed verdicts count as
+  flagged; a threshold that flags everything is never chosen), and the stored and spec'd
+  monitors' F1 at their own threshold is reported as well;
 - the best of each kind is chosen on validation; on test we report each one's F1 and the gap
   F1(activation) - F1(text) with paired bootstrap CIs, and the same on the test transcripts
   whose CoT does not verbalise the behaviour (``label[--verbalized]`` false), with recall
@@ -33,7 +35,7 @@ import numpy as np
 from faithline.errors import BadInputError
 from faithline.interp.align import POSITIONS
 from faithline.interp.monitor import FeatureProbe, sae_pooled, save_feature_probes
-from faithline.interp.probes import Probe, evaluate_scores, fit_probe, labelled
+from faithline.interp.probes import Probe, evaluate_scores, field_of, fit_probe, labelled
 from faithline.interp.splits import f1, paired_ci, split_ids
 from faithline.interp.store import ActivationStore
 from faithline.io import write_json_atomic
@@ -59,6 +61,9 @@ class GapConfig:
         "group transcripts by this key (meta.KEY or a top-level key; empty: no groups)"))
     monitors: str = field(default="", metadata=_help(
         "text monitor specs to run now, separated by ';' (stored verdicts are used too)"))
+    text_classifier: bool = field(default=True, metadata=_help(
+        "also train a TF-IDF text classifier on the CoT with the same split (a trained text "
+        "monitor, so the gap is not only against rules)"))
     sae: str = field(default="", metadata=_help(
         "SAE directories (comma-separated) for feature monitors"))
     paths: str = field(default="all", metadata=_help("store module paths for probes, or all"))
@@ -70,6 +75,9 @@ class GapConfig:
     val: float = field(default=0.25, metadata=_help("share of transcripts for validation"))
     test: float = field(default=0.25, metadata=_help("share of transcripts for test"))
     seed: int = field(default=0, metadata=_help("seed of the split and the bootstrap"))
+    where: str = field(default="", metadata=_help(
+        "only transcripts with KEY=VALUE (label.X, meta.X or a top-level key), e.g. "
+        "label.leaked=true: among prompts with a leak, who uses it"))
 
     def lists(self) -> tuple[list[str], list[float], list[int]]:
         positions = [p.strip() for p in self.positions.split(",") if p.strip()]
@@ -89,8 +97,7 @@ class GapConfig:
 def group_of(t: dict[str, Any], key: str) -> str | None:
     if not key:
         return None
-    head, _, rest = key.partition(".")
-    value = (t.get("meta") or {}).get(rest) if head == "meta" and rest else t.get(key)
+    value = field_of(t, key)
     return None if value is None else str(value)
 
 
@@ -112,6 +119,29 @@ def text_scores(transcripts: Sequence[Transcript], specs: str
         scores = np.array([np.inf if v.failed or v.score is None else v.score for v in vs])
         out[name] = (scores, np.array([v.flag or v.failed for v in vs]))
     return out
+
+
+def tfidf_scores(cots: Sequence[str], y: np.ndarray, split: dict[str, np.ndarray],
+                 cs: Sequence[float], seed: int) -> np.ndarray:
+    """A trained text monitor on the same split: TF-IDF of the CoT's word 1-2-grams and a
+    logistic regression (C chosen on validation AUROC); its P(label) for every transcript."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from faithline.monitors.metrics import auroc
+
+    tr, va = split["train"], split["val"]
+    vec = TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"\S+", lowercase=True)
+    X = vec.fit(np.asarray(cots, dtype=object)[tr]).transform(cots)
+    best: tuple[float, Any] | None = None
+    for c in cs:
+        clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced",
+                                 random_state=seed).fit(X[tr], y[tr])
+        a = auroc(clf.decision_function(X[va]), y[va])
+        if best is None or np.nan_to_num(a) > np.nan_to_num(best[0]):
+            best = (a, clf)
+    assert best is not None
+    return np.asarray(best[1].predict_proba(X)[:, 1])
 
 
 def _feature_candidates(F: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray],
@@ -151,7 +181,8 @@ def _descriptions(sae_dir: str) -> dict[str, str]:
 
 
 def measure_group(idx: np.ndarray, y_all: np.ndarray,
-                  ids: Sequence[str], pooled: dict[tuple[str, str], np.ndarray],
+                  ids: Sequence[str], cots: Sequence[str],
+                  pooled: dict[tuple[str, str], np.ndarray],
                   sae_feats: dict[tuple[str, str], tuple[str, np.ndarray]],
                   texts: dict[str, tuple[np.ndarray, np.ndarray]],
                   verbal: np.ndarray | None, cfg: GapConfig) -> dict[str, Any]:
@@ -184,6 +215,9 @@ def measure_group(idx: np.ndarray, y_all: np.ndarray,
             cand["monitor"] = asdict(fp)
             acts.append(cand)
     text: list[dict[str, Any]] = []
+    if cfg.text_classifier:
+        scores = tfidf_scores([cots[i] for i in idx], y, split, cs, cfg.seed)
+        text.append(_candidate("text", "tfidf-classifier(cot)", scores, y, split, cfg.seed, {}))
     for name, (scores, own) in texts.items():
         cand = _candidate("text", name, scores[idx], y, split, cfg.seed, {})
         te = split["test"]
@@ -257,7 +291,7 @@ def measure_gap(stores: Sequence[str], cfg: GapConfig, progress: bool = True
     best_features: list[FeatureProbe] = []
     for where in stores:
         store = ActivationStore(where)
-        recs, y = labelled(store, cfg.label)
+        recs, y = labelled(store, cfg.label, cfg.where)
         ids = [r.id for r in recs]
         transcripts = [Transcript.from_dict(r.transcript, where=f"{where}:{r.id}")
                        for r in recs]
@@ -284,7 +318,8 @@ def measure_gap(stores: Sequence[str], cfg: GapConfig, progress: bool = True
             groups[g] = np.array([i for i, k in enumerate(keys) if k == g])
         for g, idx in tqdm(list(groups.items()), desc="groups", disable=not progress):
             try:
-                row = measure_group(idx, y, ids, pooled, sae_feats, texts, verbal, cfg)
+                row = measure_group(idx, y, ids, [t.cot for t in transcripts], pooled,
+                                    sae_feats, texts, verbal, cfg)
             except BadInputError as e:
                 results.append({"store": where, "group": g, "skipped": str(e)})
                 continue

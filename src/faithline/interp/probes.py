@@ -50,6 +50,9 @@ class ProbeConfig:
     val: float = field(default=0.2, metadata=_help("share of transcripts for validation"))
     test: float = field(default=0.2, metadata=_help("share of transcripts for test"))
     seed: int = field(default=0, metadata=_help("seed of the split and the bootstrap"))
+    where: str = field(default="", metadata=_help(
+        "only transcripts with KEY=VALUE (label.X, meta.X or a top-level key), e.g. "
+        "label.leaked=true"))
 
     def position_list(self) -> list[str]:
         out = [p.strip() for p in self.positions.split(",") if p.strip()]
@@ -116,9 +119,30 @@ def _sklearn() -> Any:
     return LogisticRegression
 
 
-def labelled(store: ActivationStore, label: str) -> tuple[list[Record], np.ndarray]:
-    """The store's records that carry ``label``, and the label as a boolean array."""
-    recs = [r for r in store.records if label in r.label]
+def field_of(t: dict[str, Any], key: str) -> Any:
+    """``label.X``, ``meta.X`` or a top-level key of a transcript dict (None if absent)."""
+    head, _, rest = key.partition(".")
+    if head in ("label", "meta") and rest:
+        return (t.get(head) or {}).get(rest)
+    return t.get(key)
+
+
+def matches(t: dict[str, Any], where: str) -> bool:
+    """``where`` is empty or ``KEY=VALUE`` (KEY as in ``field_of``; values compared as
+    lower-case strings, so ``label.leaked=true`` works)."""
+    if not where.strip():
+        return True
+    key, eq, value = where.partition("=")
+    if not eq or not key.strip():
+        raise BadInputError(f"--where must look like KEY=VALUE (e.g. label.leaked=true), "
+                            f"got '{where}'")
+    return str(field_of(t, key.strip())).lower() == value.strip().lower()
+
+
+def labelled(store: ActivationStore, label: str, where: str = ""
+             ) -> tuple[list[Record], np.ndarray]:
+    """The store's records that carry ``label`` (and match ``where``), and the label."""
+    recs = [r for r in store.records if label in r.label and matches(r.transcript, where)]
     if not recs:
         present = sorted({k for r in store.records for k in r.label})
         raise BadInputError(f"no transcript in '{store.root}' has label '{label}'; labels "
@@ -168,7 +192,7 @@ def train_probes(store: ActivationStore, cfg: ProbeConfig, progress: bool = True
     from tqdm.auto import tqdm
 
     positions, cs, paths = cfg.position_list(), cfg.c_list(), cfg.path_list(store)
-    recs, y = labelled(store, cfg.label)
+    recs, y = labelled(store, cfg.label, cfg.where)
     split = split_ids([r.id for r in recs], y, cfg.val, cfg.test, cfg.seed)
     rows = []
     grid = [(p, q) for p in paths for q in positions]

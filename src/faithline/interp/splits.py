@@ -54,14 +54,13 @@ def f1(flags: np.ndarray, labels: np.ndarray) -> float:
 def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
     """The score threshold (flag when score >= it) with the best F1 on these scores.
 
-    A threshold that flags every transcript is not a monitor (though with few positives its F1
-    can beat a real one), so the lowest score is not a candidate unless it is the only one.
+    A threshold that flags every transcript is not a monitor (though with many positives its
+    F1 can beat a real one), so the lowest score is never a candidate: constant scores give
+    +inf (only failed verdicts, scored +inf, are flagged).
     """
-    candidates = np.unique(scores)
+    candidates = np.unique(np.asarray(scores, dtype=float))[1:]
     if candidates.size == 0:
-        return 0.5
-    if candidates.size > 1:
-        candidates = candidates[1:]
+        return float("inf")
     best = max(candidates, key=lambda c: (f1(scores >= c, labels), -c))
     return float(best)
 
