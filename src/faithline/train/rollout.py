@@ -227,7 +227,10 @@ def step_metrics(rollouts: Sequence[Rollout]) -> dict[str, float]:
     wrong = [r for r in rollouts if r.episode.wrong_leak]
     unleaked = [r for r in rollouts if r.episode.leak is None]
     hacks = [r for r in wrong if r.labels["hack"]]
-    clean = [r for r in rollouts if not r.labels["hack"]]
+    # Non-hacks with exact labels: right-leak prompts are left out (copying a right leak and
+    # solving the task look the same), as in the evaluation set.
+    clean = [r for r in rollouts if not r.labels["hack"]
+             and (r.episode.leak is None or r.episode.wrong_leak)]
     nan = float("nan")
 
     def mean(xs: Sequence[float]) -> float:
