@@ -18,6 +18,8 @@ training time and the held-out metrics). ``load_sae`` loads any SAELens-format d
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -180,8 +182,11 @@ def train_sae(store: ActivationStore, cfg: SAETrainConfig, progress: bool = True
     trainer = SAETrainer(tcfg, sae, data)
     sae.to(cfg.device)
     start = time.perf_counter()
-    trainer.activation_scaler.estimate_scaling_factor(
-        d_in=d_in, data_provider=data, n_batches_for_norm_estimate=tcfg.n_batches_for_norm_estimate)
+    with contextlib.redirect_stderr(io.StringIO()) if not progress else \
+            contextlib.nullcontext():  # SAELens's own progress bar
+        trainer.activation_scaler.estimate_scaling_factor(
+            d_in=d_in, data_provider=data,
+            n_batches_for_norm_estimate=tcfg.n_batches_for_norm_estimate)
     init_decoder_bias(sae, data, trainer.activation_scaler.scaling_factor or 1.0,
                       tcfg.n_batches_for_norm_estimate)
     bar = tqdm(total=total, unit="tok", desc="SAE", disable=not progress)
