@@ -197,3 +197,10 @@ def test_smollm2_judge_both_views_through_the_cli(files: dict[str, Path], tmp_pa
                  "--labels", "hack", "--out", str(tmp_path / "j"), "--quiet"]) == 0
     table = capsys.readouterr().out
     assert "view=answer` | all | 8 |" in table and "view=cot` | all | 8 |" in table
+
+
+@pytest.mark.parametrize("command", ["monitor", "monitor-train"])
+def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0 and f"faithline {command} " in capsys.readouterr().out
