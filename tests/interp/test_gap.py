@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ from faithline.interp.store import ActivationStore
 from faithline.monitors import Monitor
 
 
-def test_gap_per_arm_and_the_unverbalised_slice(smollm2: Any, leak_store: Path,
-                                                leak_sae: tuple[Path, dict], tmp_path: Path,
-                                                make_transcripts: Any) -> None:
-    cfg = GapConfig(out=str(tmp_path / "gap"), monitors="rule:leak", sae=str(leak_sae[0]),
+def test_gap_per_arm_and_the_unverbalised_slice(smollm2: Any, leak_store: Path, tmp_path: Path,
+                                                make_transcripts: Any,
+                                                request: pytest.FixtureRequest) -> None:
+    has_sae = importlib.util.find_spec("sae_lens") is not None  # feature monitors need it
+    sae = str(request.getfixturevalue("leak_sae")[0]) if has_sae else ""
+    cfg = GapConfig(out=str(tmp_path / "gap"), monitors="rule:leak", sae=sae,
                     paths="model.layers.3", positions="before,during", cs="0.1,1",
                     k_features="2,8")
     result = measure_gap([str(leak_store)], cfg, progress=False)
@@ -31,7 +34,7 @@ def test_gap_per_arm_and_the_unverbalised_slice(smollm2: Any, leak_store: Path,
     # stored and freshly run rules, and a TF-IDF classifier trained on the same split
     assert {"rule", "rule:leak", "tfidf-classifier(cot)"} <= names
     assert full["text"]["name"] in names
-    assert any(n.startswith("features:hack@model.layers.3/") for n in names)
+    assert any(n.startswith("features:hack@model.layers.3/") for n in names) == has_sae
     # the rule only sees the verbalised third of the hacks; the leak is in every hack's prompt
     assert full["activation"]["test_f1"]["value"] > full["text"]["test_f1"]["value"]
     assert full["gap"]["value"] > 0
