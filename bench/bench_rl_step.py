@@ -41,7 +41,7 @@ def main() -> None:
                 cfg = RLConfig(arm=arm, out=f"{tmp}/{arm}-{rnd}", model=f"hf:{organism}",
                                steps=args.steps, seed=rnd, eval_n=2, save_every=10_000)
                 run = train_rl(cfg, progress=False)
-                rows = [json.loads(x) for x in (run.path / "steps.jsonl").read_text().split()]
+                rows = [json.loads(x) for x in (run.path / "steps.jsonl").read_text().splitlines()]
                 times[arm] += [r["step_seconds"] for r in rows[1:]]
                 print(f"round {rnd} {arm:10s} median {statistics.median(times[arm]):.3f} s/step",
                       flush=True)

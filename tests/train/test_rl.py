@@ -41,6 +41,8 @@ def test_each_arm_trains_and_writes_labelled_transcripts(tiny_organism: Path, tm
     assert m["arm"] == arm and m["final"]["accuracy"]["n"] == 16
     assert m["curves"]["accuracy"]["x"] == [1, 2]
     assert run.info["status"] == "done"
+    assert (run.path / "policy" / "config.json").is_file()  # loadable as hf:RUN/policy
+    assert (run.path / "face").is_dir() == (arm in ("face", "paraphrase"))
 
 
 def test_face_arms_reward_the_shoggoth_by_the_grader_only(tiny_organism: Path,
@@ -93,6 +95,38 @@ def test_interrupted_run_resumes_without_duplicate_steps(tiny_organism: Path,
     steps = [json.loads(x)["step"] for x in (run.path / "steps.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4]
     assert run.info["status"] == "done" and len(run.transcripts()) == 16
+
+
+def test_run_cut_short_during_evaluation_does_not_train_again(tiny_organism: Path,
+                                                              tmp_path: Path) -> None:
+    cfg = _cfg(tiny_organism, "outcome", tmp_path / "e")
+    original = rl._evaluate
+
+    def dies(*args: object, **kw: object) -> None:
+        raise KeyboardInterrupt
+
+    rl._evaluate = dies  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_rl(cfg, progress=False)
+    finally:
+        rl._evaluate = original  # type: ignore[assignment]
+    calls = {"n": 0}
+    rollout = rl.ArmRollouts.__call__
+
+    def counting(self: rl.ArmRollouts, prompts: list[object],
+                 trainer: object) -> dict[str, object]:
+        calls["n"] += 1
+        return rollout(self, prompts, trainer)
+
+    rl.ArmRollouts.__call__ = counting  # type: ignore[method-assign]
+    try:
+        run = train_rl(cfg, progress=False)
+    finally:
+        rl.ArmRollouts.__call__ = rollout  # type: ignore[method-assign]
+    assert calls["n"] == 0 and len(run.transcripts()) == 16
+    steps = (run.path / "steps.jsonl").read_text().splitlines()
+    assert len(steps) == 2
 
 
 def test_bad_config_is_a_clear_error(tiny_organism: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@
     ensemble:any|mean|vote:A|B|...                      ensemble.py
     paraphrased:PARAPHRASER_SPEC>MONITOR_SPEC            paraphrased.py (or paraphrased:stored>M)
     stored:NAME                                          stored.py (verdicts already in the file)
+    probe:DIR[@N] | features:FILE[@N]                    activation monitors (faithline.interp)
 
 Options go after the last ``@`` as comma-separated ``key=value``: ``view`` (rules, judges),
 ``kind``, ``mode``, ``batch`` (judges), ``threshold`` (all but ensembles of kind ``any``).
@@ -23,7 +24,8 @@ from faithline.errors import BadInputError
 from faithline.models import Model, load_model
 from faithline.monitors.base import Monitor
 
-KINDS = ("rule", "regex", "judge", "classifier", "ensemble", "paraphrased", "stored")
+KINDS = ("rule", "regex", "judge", "classifier", "ensemble", "paraphrased", "stored", "probe",
+         "features")
 _OPTION = re.compile(r"^\w+=[^,=@]*(?:,\w+=[^,=@]*)*$")
 Loader = Callable[[str], Model]
 
@@ -117,6 +119,10 @@ def get_monitor(spec: str, pool: MutableMapping[str, Model] | None = None,
         from faithline.monitors.stored import StoredMonitor
 
         return StoredMonitor(rest)
+    if kind in ("probe", "features"):  # read activations: the model comes from the probe's store
+        from faithline.interp.monitor import load_activation_monitor
+
+        return load_activation_monitor(spec)
     raise BadInputError(f"unknown monitor kind '{kind}' in '{spec}'; known: {', '.join(KINDS)}")
 
 

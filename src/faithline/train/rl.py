@@ -19,6 +19,8 @@ policy, wall time) are logged by :class:`ArmMetricsCallback` where TRL logs and 
 ``steps.jsonl``. At the end, a labelled evaluation set goes through the trained arm and its
 transcripts (with exact ``label``s and the rule monitor's verdicts) are written to the run.
 An interrupted run resumes from its last checkpoint (``--save-every``) without duplicating steps.
+The trained policy (and Face) are saved in the run as ``policy/`` (and ``face/``), loadable as
+``hf:RUN/policy`` (e.g. for ``faithline interp capture``).
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ from faithline.train import env
 from faithline.train.rollout import (
     ARMS,
     FACE_ARMS,
+    Generated,
     Language,
     Rollout,
+    face_answerer,
     generate,
     js_divergence,
     language_for,
@@ -109,17 +113,38 @@ def _load_policy(spec: str) -> tuple[Any, Any]:
     model.train()
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
+    tok.padding_side = "left"  # generation and the Face's last-position sampling rely on it
     return model, tok
 
 
 class FaceLearner:
-    """The Face's own on-policy GRPO step (TRL trains one policy per trainer)."""
+    """The Face's own on-policy GRPO step (TRL trains one policy per trainer).
 
-    def __init__(self, model: Any, tok: Any, lr: float) -> None:
+    When the Face answers with one token (the organism), sampling and the update share one
+    forward pass: the answer is drawn from the last position's distribution with the graph kept,
+    and the step backpropagates through it once the rewards are in. Multi-token answers (chat
+    models) are sampled with ``generate`` and re-scored for the update."""
+
+    def __init__(self, model: Any, tok: Any, lr: float, single_token: bool) -> None:
         import torch
 
-        self.model, self.tok = model, tok
+        self.model, self.tok, self.single_token = model, tok, single_token
         self.opt = torch.optim.AdamW(model.parameters(), lr=lr)
+        self._logp: Any = None
+
+    def sample(self, inputs: list[str]) -> list[Generated]:
+        import torch
+
+        if not self.single_token:
+            self._logp = None
+            return generate(self.model, self.tok, inputs, 4)
+        enc = self.tok(inputs, return_tensors="pt", padding=True, add_special_tokens=False)
+        self.model.train()
+        logits = self.model(**enc.to(self.model.device)).logits[:, -1].float()
+        logp = torch.log_softmax(logits, -1)
+        ids = torch.multinomial(logp.detach().exp(), 1)
+        self._logp = logp.gather(1, ids).squeeze(1)
+        return [Generated([], [int(i)], self.tok.decode([int(i)])) for i in ids[:, 0]]
 
     def update(self, rollouts: list[Rollout], group: int) -> None:
         """One policy-gradient step on the Face's own tokens with GRPO's group advantage."""
@@ -128,11 +153,17 @@ class FaceLearner:
         rewards = torch.tensor([r.face_reward for r in rollouts]).view(-1, group)
         adv = ((rewards - rewards.mean(1, keepdim=True)) / (rewards.std(1, keepdim=True) + 1e-4))
         adv = adv.view(-1)
+        if self._logp is not None:  # the graph from sample(): one backward, no second forward
+            loss = -(adv.to(self._logp.device) * self._logp).mean()
+            self._logp = None
+            self._step(loss)
+            return
         keep = [i for i, r in enumerate(rollouts) if r.face_ids and adv[i] != 0]
         if not keep:
             return
-        rows = [self.tok(rollouts[i].face_input, add_special_tokens=False)["input_ids"]
-                + rollouts[i].face_ids for i in keep]
+        contexts = self.tok([rollouts[i].face_input or "" for i in keep],
+                            add_special_tokens=False)["input_ids"]  # one batched call
+        rows = [c + rollouts[i].face_ids for c, i in zip(contexts, keep, strict=True)]
         width = max(map(len, rows))
         pad = self.tok.pad_token_id
         ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])
@@ -146,7 +177,11 @@ class FaceLearner:
         logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None].to(logits.device))
         tmask = target[:, 1:].to(logits.device)
         per_seq = (logp.squeeze(-1) * tmask).sum(1) / tmask.sum(1).clamp(min=1)
-        loss = -(adv[keep].to(logits.device) * per_seq).mean()
+        self._step(-(adv[keep].to(logits.device) * per_seq).mean())
+
+    def _step(self, loss: Any) -> None:
+        import torch
+
         self.opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -185,7 +220,7 @@ class ArmRollouts:
                         self.cfg.max_new_tokens, stops)
         model.train()
         rollouts = run_arm(self.cfg.arm, self.lang, eps, [g.text for g in gens],
-                           self.face.model if self.face else None, self.rng,
+                           self.face.sample if self.face else None, self.rng,
                            self.cfg.penalty, self.cfg.penalty_k)
         if self.face is not None:
             self.face.update(rollouts, self.cfg.generations)
@@ -273,8 +308,9 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
         if cfg.arm in FACE_ARMS:
             face_model, _ = _load_policy(cfg.model)
             face_model.eval()
-            face = FaceLearner(face_model, tok, cfg.lr)
         lang = language_for(tok, cfg.paraphraser)
+        if cfg.arm in FACE_ARMS:
+            face = FaceLearner(face_model, tok, cfg.lr, single_token=lang.name == "organism")
         reference = _reference_words(model, lang, cfg)
         rng = random.Random(cfg.seed)
         episodes: dict[str, env.Episode] = {}
@@ -286,13 +322,11 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
         trl_dir = run.path / "trl"
         steps_path = run.path / "steps.jsonl"
         resume = _checkpoint(trl_dir)
-        done_steps = int(resume.name.split("-")[1]) if resume else 0
-        _truncate_steps(steps_path, done_steps)
+        final = run.path / "policy"
+        if not (final / "config.json").is_file():
+            _truncate_steps(steps_path, int(resume.name.split("-")[1]) if resume else 0)
         if resume is not None and face is not None and (resume / "face").is_dir():
-            from transformers import AutoModelForCausalLM
-
-            face.model.load_state_dict(
-                AutoModelForCausalLM.from_pretrained(resume / "face").state_dict())
+            _load_weights(face.model, resume / "face")
         args = GRPOConfig(
             output_dir=str(trl_dir), per_device_train_batch_size=cfg.prompts * cfg.generations,
             num_generations=cfg.generations, max_steps=cfg.steps, learning_rate=cfg.lr,
@@ -334,11 +368,42 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
             from transformers.trainer_callback import PrinterCallback
 
             trainer.remove_callback(PrinterCallback)
-        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+        if (final / "config.json").is_file():  # trained; only the evaluation was cut short
+            _load_weights(model, final)
+            if face is not None:
+                _load_weights(face.model, run.path / "face")
+        else:
+            trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+            if face is not None:
+                _save_atomic(face.model, tok, run.path / "face")
+            _save_atomic(model, tok, final)  # last: its presence means "trained"
         model.eval()
         _evaluate(run, cfg, model, face.model if face else None, lang)
         run.write_metrics(_metrics(run, cfg))
     return run
+
+
+def _save_atomic(model: Any, tok: Any, target: Path) -> None:
+    """Save a trained model (HF format, loadable as ``hf:<dir>``) via a temporary directory."""
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_weights(model: Any, folder: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    model.load_state_dict(AutoModelForCausalLM.from_pretrained(folder).state_dict())
 
 
 def _truncate_steps(path: Path, keep_until: int) -> None:
@@ -364,8 +429,9 @@ def _evaluate(run: Run, cfg: RLConfig, model: Any, face: Any | None, lang: Langu
         chunk = todo[b:b + 64]
         gens = generate(model, lang.tok, [lang.prompt(ep) for _, ep in chunk],
                         cfg.max_new_tokens, stops)
-        rollouts = run_arm(cfg.arm, lang, [ep for _, ep in chunk], [g.text for g in gens], face,
-                           rng, cfg.penalty, cfg.penalty_k)
+        rollouts = run_arm(cfg.arm, lang, [ep for _, ep in chunk], [g.text for g in gens],
+                           face_answerer(face, lang.tok) if face is not None else None, rng,
+                           cfg.penalty, cfg.penalty_k)
         for (i, ep), r in zip(chunk, rollouts, strict=True):
             para = None
             if cfg.arm == "paraphrase":

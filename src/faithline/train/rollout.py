@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,9 +198,17 @@ def score(rollout: Rollout, arm: str, penalty_weight: float, penalty_k: float) -
     return rollout
 
 
+Answerer = Callable[[list[str]], list[Generated]]
+
+
+def face_answerer(face: Any, tok: Any, max_new_tokens: int = 4) -> Answerer:
+    """The Face answering by plain sampling (evaluation; chat models in training)."""
+    return lambda inputs: generate(face, tok, inputs, max_new_tokens)
+
+
 def run_arm(arm: str, lang: Language, episodes: Sequence[env.Episode],
-            completions: Sequence[str], face: Any | None, rng: random.Random,
-            penalty_weight: float, penalty_k: float, face_tokens: int = 4) -> list[Rollout]:
+            completions: Sequence[str], face: Answerer | None, rng: random.Random,
+            penalty_weight: float, penalty_k: float) -> list[Rollout]:
     """Turn policy completions into scored rollouts; in the Face arms, ask the Face to answer."""
     out: list[Rollout] = []
     for ep, text in zip(episodes, completions, strict=True):
@@ -215,7 +223,7 @@ def run_arm(arm: str, lang: Language, episodes: Sequence[env.Episode],
         for r, s in zip(out, seen, strict=True):
             r.paraphrase_failed = s is None
             r.face_input = lang.face_prompt(r.episode, s or "")
-        gens = generate(face, lang.tok, [r.face_input or "" for r in out], face_tokens)
+        gens = face([r.face_input or "" for r in out])
         for r, g in zip(out, gens, strict=True):
             r.face_ids = g.completion_ids
             r.answer = lang.parse_face(g.text)
