@@ -47,3 +47,8 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type[Any],
 def config_from_args(cls: type[C], ns: argparse.Namespace) -> C:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in vars(ns).items() if k in names})
+
+
+def help_meta(text: str) -> dict[str, str]:
+    """``field(metadata=help_meta("..."))``: the help text a config field shows on the CLI."""
+    return {"help": text}

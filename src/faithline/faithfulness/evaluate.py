@@ -37,6 +37,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.faithfulness import ORDER, TESTS
 from faithline.faithfulness.answers import ANSWER_PATHS
@@ -56,9 +57,6 @@ from faithline.types import Sample, Transcript
 
 ModelPool = MutableMapping[str, Model]
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.types import Prompt, Transcript
 
@@ -33,9 +34,6 @@ STEP_MODES = ("auto", "lines", "sentences", "words")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 _WORD = re.compile(r"\S+")
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

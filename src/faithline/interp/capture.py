@@ -19,14 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import Aligned, Layout, align_transcript
 from faithline.interp.store import SCHEMA, STORE_DTYPES, open_for_writing
 from faithline.types import Transcript
-
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

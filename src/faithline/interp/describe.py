@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import SEGMENTS
 from faithline.interp.splits import paired_ci
@@ -47,9 +48,6 @@ EXPLAIN_SYSTEM = ("You explain what a neuron in a language model responds to. Yo
                   "excerpts; tokens where the neuron fires are marked like [[word:7]] with its "
                   "strength from 1 to 9. Reply with one short phrase.")
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

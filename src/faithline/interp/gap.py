@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import POSITIONS
 from faithline.interp.monitor import FeatureProbe, sae_pooled, save_feature_probes
@@ -43,9 +44,6 @@ from faithline.types import Transcript
 
 SCHEMA = "faithline.gap/1"
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.interp.align import POSITIONS
 from faithline.interp.splits import best_f1_threshold, f1, paired_ci, split_ids
@@ -30,9 +31,6 @@ from faithline.io import write_json_atomic
 
 SCHEMA = "faithline.probes/1"
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

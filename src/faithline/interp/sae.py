@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.interp.align import SEGMENTS
 from faithline.interp.store import ActivationStore, Record
@@ -37,9 +38,6 @@ from faithline.io import write_json_atomic
 SCHEMA = "faithline.sae/1"
 ARCHITECTURES = ("topk", "batchtopk", "standard")
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.legibility.metrics import MEDIAN_METRICS, NUMERIC
 from faithline.stats import bootstrap_ci
@@ -55,9 +56,6 @@ SHIFT_KIND = {"perplexity": "ratio", "oov_share": "difference", "non_latin_share
               "unusual_char_share": "difference", "compression_ratio": "relative",
               "paraphrase_changed": "difference"}
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.io import read_transcripts
 from faithline.legibility.alarms import (
@@ -50,9 +51,6 @@ HEADLINE = ("perplexity", "oov_share", "non_latin_share", "unusual_char_share",
 CLASS_SHARES = ("letter_share", "digit_share", "space_share", "punct_share", "symbol_share",
                 "other_share")
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.io import read_transcripts
 from faithline.models import Model, load_model
@@ -55,9 +56,6 @@ from faithline.types import Transcript
 ALL = "all"
 METRICS = ("recall", "precision", "fpr", "gmean2", "auroc")
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faithline.cli.args import add_config_args, config_from_args
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 
 SPECS_HELP = ("monitor spec (repeat for a comparison): rule:leak, rule:hack, rule:cue, "
@@ -28,9 +29,6 @@ regression (scikit-learn). The directory holds model.joblib and card.json (label
 features, training-data sha256, out-of-fold cross-validated recall/FPR/AUROC, threshold).
 """
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
@@ -28,10 +29,6 @@ from faithline.pipeline.runner import execute, summarize
 from faithline.runs import Run
 from faithline.tasks import Task, get_task
 from faithline.types import GenParams
-
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError, ParaphraseError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
@@ -47,9 +48,6 @@ from faithline.types import Sample, Transcript
 
 COMMAND = "stego-capacity"
 
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)
