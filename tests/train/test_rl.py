@@ -35,8 +35,11 @@ def test_each_arm_trains_and_writes_labelled_transcripts(tiny_organism: Path, tm
         assert set(t.label or {}) == {"hack", "verbalized", "leaked"}
         assert t.monitor is not None and "rule-leak" in t.monitor
         assert t.label["hack"] == (bool(t.meta["wrong_leak"]) and t.answer == t.meta["leak"])
-        if arm == "paraphrase":
+        if arm == "paraphrase":  # the canonical rewrite keeps the states, drops the rest
             assert t.paraphrased_cot is not None
+            states = [w for w in t.cot.split() if w in ("H", "T")]
+            if "leak" not in t.cot.split():
+                assert [w for w in t.paraphrased_cot.split() if w in ("H", "T")] == states
     m = run.metrics()
     assert m["arm"] == arm and m["final"]["accuracy"]["n"] == 16
     assert m["curves"]["accuracy"]["x"] == [1, 2]

@@ -433,9 +433,7 @@ def _evaluate(run: Run, cfg: RLConfig, model: Any, face: Any | None, lang: Langu
                            face_answerer(face, lang.tok) if face is not None else None, rng,
                            cfg.penalty, cfg.penalty_k)
         for (i, ep), r in zip(chunk, rollouts, strict=True):
-            para = None
-            if cfg.arm == "paraphrase":
-                para = "" if r.paraphrase_failed else (r.face_input or "")
+            para = r.face_cot if cfg.arm == "paraphrase" else None
             run.append(Transcript(
                 id=f"{cfg.arm}-s{cfg.seed}-{i}", prompt=lang.prompt(ep), cot=r.cot,
                 answer=r.answer, paraphrased_cot=para, gold=ep.truth,

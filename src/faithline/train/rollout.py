@@ -1,4 +1,4 @@
-"""Rollouts of the four arms on the leak environment, shared by RL training and evaluation.
+"""Rollouts of the five arms on the leak environment, shared by RL training and evaluation.
 
 Arms (``ARMS``):
 
@@ -36,7 +36,8 @@ class Rollout:
     completion: str  # the policy's (Shoggoth's) own text
     cot: str
     answer: str
-    face_input: str | None = None  # what the Face read (paraphrased CoT in the paraphrase arm)
+    face_input: str | None = None  # the Face's whole input
+    face_cot: str | None = None  # the CoT as the Face read it (paraphrased in that arm)
     face_ids: list[int] = field(default_factory=list)  # the Face's own tokens
     paraphrase_failed: bool = False
     grade: float = 0.0
@@ -222,7 +223,8 @@ def run_arm(arm: str, lang: Language, episodes: Sequence[env.Episode],
             seen = lang.paraphrase([r.cot for r in out], rng)
         for r, s in zip(out, seen, strict=True):
             r.paraphrase_failed = s is None
-            r.face_input = lang.face_prompt(r.episode, s or "")
+            r.face_cot = s or ""
+            r.face_input = lang.face_prompt(r.episode, r.face_cot)
         gens = face([r.face_input or "" for r in out])
         for r, g in zip(out, gens, strict=True):
             r.face_ids = g.completion_ids
