@@ -48,6 +48,10 @@ def test_run_scores_compares_alarms_and_resumes(smollm2: Any, tmp_path: Path) ->
         k for row in m["comparison"] if row["metric"] == "perplexity" for k in row}
     page = (run.path / "report.html").read_text()
     assert 'id="legibility"' in page and "<svg" in page and "ALARM" in page
+    from faithline.report import write_report
+
+    again = write_report([run.path]).read_text()  # `faithline report RUN` keeps the section
+    assert 'id="legibility"' in again and "ALARM" in again
     # resume: nothing rescored; new thresholds only recompute the alarms
     again = run_legibility(cfg, Thresholds(oov_increase=0.9), pool={SPEC: smollm2},
                            progress=False)

@@ -9,8 +9,6 @@ before the report's metrics; everything else is ``faithline.report``'s page.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from faithline.legibility.alarms import ALARM_METRICS, Thresholds, center, values
-from faithline.report import render_report
 from faithline.report.charts import color, esc, fmt
 from faithline.runs import Run
 
@@ -134,24 +131,18 @@ def distributions_section(sets: Mapping[str, Sequence[Mapping[str, Any]]],
             f'<div class="charts">{"".join(panels)}</div>')
 
 
-def write_report(run: Run, thresholds: Thresholds) -> Path:
-    """``RUN/report.html``: the standard report with the distributions section added."""
+def report_section(run: Run) -> str:
+    """The distributions section of a ``faithline legibility`` run; ``faithline.report`` adds it
+    to the run's page (see ``RUN_SECTIONS`` there), so ``faithline report RUN`` keeps it."""
     from faithline.legibility.evaluate import records_by_set
 
+    thresholds = Thresholds(**run.info.get("thresholds", {}))
     sets = dict(sorted(records_by_set(run).items()))
-    section = distributions_section(sets, run.metrics().get("alarms", []), thresholds)
-    page = render_report([run])
-    marker = '<h2 id="metrics">'
-    page = page.replace(marker, section + marker, 1) if marker in page else \
-        page.replace("</main>", section + "</main>", 1)
-    target = run.path / "report.html"
-    fd, tmp = tempfile.mkstemp(dir=run.path, prefix=".report.html.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(page)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return distributions_section(sets, run.metrics().get("alarms", []), thresholds)
+
+
+def write_report(run: Run, thresholds: Thresholds) -> Path:
+    """``RUN/report.html``: the standard report, which includes :func:`report_section`."""
+    from faithline.report import write_report as write_standard
+
+    return write_standard([run.path])

@@ -172,6 +172,25 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+# Sections the command that made a run adds to its page: command -> "module:function", with
+# function(run) -> HTML. Imported only when such a run is rendered.
+RUN_SECTIONS: dict[str, str] = {
+    "legibility": "faithline.legibility.charts:report_section",
+}
+
+
+def _run_sections(runs: Sequence[Run]) -> str:
+    import importlib
+
+    parts = []
+    for run in runs:
+        target = RUN_SECTIONS.get(str(run.info.get("command")))
+        if target:
+            module, _, function = target.partition(":")
+            parts.append(getattr(importlib.import_module(module), function)(run))
+    return "".join(parts)
+
+
 def render_report(runs: Sequence[Run], preface: str | None = None) -> str:
     """The whole page as one string."""
     names = [_name(r) for r in runs]
@@ -181,6 +200,7 @@ def render_report(runs: Sequence[Run], preface: str | None = None) -> str:
         f'<h2 id="summary-of-experiment">Experiment</h2>{_markdown_tables(preface)}'
         if preface else "",
         _summary_section(runs),
+        _run_sections(runs),
         _metrics_section(runs),
         _failures_section(runs),
         *(_transcripts_section(r, i, len(runs) > 1) for i, r in enumerate(runs)),
