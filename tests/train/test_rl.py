@@ -142,11 +142,12 @@ def test_bad_config_is_a_clear_error(tiny_organism: Path, tmp_path: Path) -> Non
 def test_training_time_monitors_and_legibility_arm_are_logged(tiny_organism: Path,
                                                               tmp_path: Path) -> None:
     run = train_rl(_cfg(tiny_organism, "legibility", tmp_path / "l", monitors="rule:leak",
-                        monitor_every=2), progress=False)
+                        monitor_every=2, legibility_metrics=True), progress=False)
     steps = [json.loads(x) for x in (run.path / "steps.jsonl").read_text().splitlines()]
     assert "monitor/rule:leak/flag_rate" not in steps[0]  # every 2 steps
     assert 0.0 <= steps[1]["monitor/rule:leak/flag_rate"] <= 1.0
     assert steps[1]["monitor/rule:leak/failed"] == 0.0
+    assert steps[1]["legibility/perplexity"] > 1.0 and steps[1]["legibility/alarm"] in (0.0, 1.0)
     assert all(s["legibility_reward"] < 0 for s in steps)  # weight x clipped log-likelihood
 
 

@@ -83,7 +83,11 @@ class RLConfig:
     monitors: str = field(default="", metadata={
         "help": "comma-separated monitor specs run on the rollouts during training "
                 "(e.g. rule:leak); logged as monitor/<name>/recall|fpr|flag_rate"})
-    monitor_every: int = field(default=10, metadata={"help": "run --monitors every N steps"})
+    legibility_metrics: bool = field(default=False, metadata={
+        "help": "also log legibility metrics and alarms (faithline.legibility) of the rollouts' "
+                "CoTs against the start policy's, read by the frozen start model"})
+    monitor_every: int = field(default=10, metadata={
+        "help": "run --monitors (and --legibility-metrics) every N steps"})
     paraphraser: str = field(default="canonical", metadata={
         "help": "paraphraser of the paraphrase arm for chat models (the organism's own "
                 "canonicaliser is always used for the organism)"})
@@ -269,14 +273,14 @@ def make_callback(rollouts: ArmRollouts, steps_path: Path) -> Any:
     return ArmMetricsCallback()
 
 
-def _reference_words(model: Any, lang: Language, cfg: RLConfig) -> dict[str, float]:
-    """Word distribution of the start policy's CoTs: the legibility proxy's reference."""
+def _start_cots(model: Any, lang: Language, cfg: RLConfig) -> list[str]:
+    """64 CoTs of the start policy: the reference of the legibility proxy and tracker."""
     rng = random.Random(cfg.seed + 99)
     eps = [env.sample_episode(rng, cfg.flips, cfg.leak_prob) for _ in range(64)]
     model.eval()
     gens = generate(model, lang.tok, [lang.prompt(e) for e in eps], cfg.max_new_tokens)
     model.train()
-    return word_distribution([lang.split(g.text)[0] for g in gens])
+    return [lang.split(g.text)[0] for g in gens]
 
 
 def _checkpoint(trl_dir: Path) -> Path | None:
@@ -311,7 +315,8 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
         lang = language_for(tok, cfg.paraphraser)
         if cfg.arm in FACE_ARMS:
             face = FaceLearner(face_model, tok, cfg.lr, single_token=lang.name == "organism")
-        reference = _reference_words(model, lang, cfg)
+        start_cots = _start_cots(model, lang, cfg)
+        reference = word_distribution(start_cots)
         rng = random.Random(cfg.seed)
         episodes: dict[str, env.Episode] = {}
         prompts = []
@@ -346,12 +351,20 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
                 cot_of=lambda text: lang.split(text)[0])
         rollouts = ArmRollouts(cfg, lang, episodes, face, reference, legibility)
         callbacks: list[Any] = []
-        if cfg.monitors.strip():
+        if cfg.monitors.strip() or cfg.legibility_metrics:
             from faithline.train.callbacks import MonitorabilityCallback
 
+            tracker = None
+            if cfg.legibility_metrics:  # against the start policy, read by the frozen start model
+                from faithline.legibility.tracker import LegibilityTracker
+
+                start, _ = _load_policy(cfg.model)
+                tracker = LegibilityTracker(start_cots, start.eval().requires_grad_(False),
+                                            tokenizer=tok, prefix="")
             callbacks.append(MonitorabilityCallback(
                 rollouts.transcripts, [m for m in cfg.monitors.split(",") if m.strip()],
-                every=cfg.monitor_every, sink=lambda d: rollouts.last.update(d)))
+                every=cfg.monitor_every, legibility=tracker,
+                sink=lambda d: rollouts.last.update(d)))
 
         class SaveFace(TrainerCallback):
             def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
