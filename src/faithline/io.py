@@ -88,3 +88,11 @@ def repair_jsonl_tail(path: str | os.PathLike[str]) -> int:
         keep = data.rfind(b"\n") + 1
         f.truncate(keep)
         return len(data) - keep
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The parsed JSON of a file; malformed JSON is a ``BadInputError`` naming the file."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise BadInputError(f"{path}: invalid JSON ({e.msg})") from None

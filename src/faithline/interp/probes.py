@@ -27,7 +27,7 @@ from faithline.errors import BadInputError, MissingDependencyError
 from faithline.interp.align import POSITIONS
 from faithline.interp.splits import best_f1_threshold, f1, paired_ci, split_ids
 from faithline.interp.store import ActivationStore, Record
-from faithline.io import write_json_atomic
+from faithline.io import read_json, write_json_atomic
 
 SCHEMA = "faithline.probes/1"
 
@@ -218,16 +218,12 @@ def train_probes(store: ActivationStore, cfg: ProbeConfig, progress: bool = True
 
 def load_probes(path: str | Path) -> tuple[dict[str, Any], list[Probe]]:
     """probes.json (a file or a directory holding one) and its probes."""
-    import json
 
     p = Path(path)
     f = p / "probes.json" if p.is_dir() else p
     if not f.is_file():
         raise BadInputError(f"no probes.json at '{p}' (make one with faithline interp probe)")
-    try:
-        data = json.loads(f.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise BadInputError(f"{f}: invalid JSON ({e.msg})") from None
+    data = read_json(f)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise BadInputError(f"{f}: not a {SCHEMA} file")
     return data, [Probe.from_dict(r) for r in data["probes"]]

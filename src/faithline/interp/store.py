@@ -27,7 +27,7 @@ import numpy as np
 
 from faithline.errors import BadInputError
 from faithline.interp.align import SEGMENTS, Aligned, position_index
-from faithline.io import append_line, iter_jsonl, repair_jsonl_tail, write_json_atomic
+from faithline.io import append_line, iter_jsonl, read_json, repair_jsonl_tail, write_json_atomic
 from faithline.types import Transcript
 
 SCHEMA = "faithline.activations/1"
@@ -152,11 +152,8 @@ class ActivationStore:
         meta = self.root / "store.json"
         if not meta.is_file():
             raise BadInputError(f"'{self.root}' is not an activation store (no store.json)")
-        try:
-            self.info: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise BadInputError(f"{meta}: invalid JSON ({e.msg})") from None
-        if self.info.get("schema") != SCHEMA:
+        self.info: dict[str, Any] = read_json(meta)
+        if not isinstance(self.info, dict) or self.info.get("schema") != SCHEMA:
             raise BadInputError(f"{meta}: not a {SCHEMA} store")
         self.records = read_index(self.root)
         self._open: OrderedDict[int, Any] = OrderedDict()

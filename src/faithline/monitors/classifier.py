@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from faithline.errors import BadInputError, MissingDependencyError
-from faithline.io import write_json_atomic
+from faithline.io import read_json, write_json_atomic
 from faithline.models import Model, load_model
 from faithline.monitors.base import Verdict, check_view
 from faithline.monitors.metrics import binary_metrics, labels_of, threshold_for_fpr
@@ -224,10 +224,7 @@ def load_classifier(path: str | Path, pool: MutableMapping[str, Model] | None = 
     if not card_path.is_file() or not model_path.is_file():
         raise BadInputError(f"'{p}' is not a saved classifier (needs card.json and "
                             "model.joblib; make one with faithline monitor-train)")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise BadInputError(f"{card_path}: invalid JSON ({e.msg})") from None
+    card = read_json(card_path)
     if not isinstance(card, dict) or card.get("schema") != CARD_SCHEMA:
         raise BadInputError(f"{card_path}: not a faithline classifier card ({CARD_SCHEMA})")
     if file_hash(model_path) != card.get("model_sha256"):

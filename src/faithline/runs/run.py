@@ -24,6 +24,7 @@ from faithline.errors import BadInputError
 from faithline.io import (
     append_line,
     iter_jsonl,
+    read_json,
     read_transcripts,
     repair_jsonl_tail,
     write_json_atomic,
@@ -118,10 +119,7 @@ class Run:
         run_json = p / "run.json"
         if not run_json.is_file():
             raise BadInputError(f"'{p}' is not a faithline run (no run.json)")
-        try:
-            info = json.loads(run_json.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise BadInputError(f"{run_json}: invalid JSON ({e.msg})") from None
+        info = read_json(run_json)
         if not isinstance(info, dict) or not str(info.get("schema", "")).startswith(
                 "faithline.run/"):
             raise BadInputError(f"{run_json}: not a faithline run.json (no schema)")
