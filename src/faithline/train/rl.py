@@ -1,6 +1,6 @@
 """``faithline train rl``: GRPO through TRL on the leak environment, one arm per run.
 
-    faithline train rl --arm outcome --out runs/rl/outcome-s0
+    faithline train rl --arm outcome                # runs/rl/outcome-s0
     faithline train rl --arm paraphrase --steps 120 --seed 1 --out runs/rl/paraphrase-s1
     faithline train rl --arm pressure --model builtin:smollm2-135m --steps 3 --out runs/rl/smol
 
@@ -30,7 +30,7 @@ import os
 import random
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,8 @@ CURVE_KEYS = ("accuracy", "hack_rate", "leak_dependence", "monitor_recall", "mon
 @dataclass(frozen=True)
 class RLConfig:
     arm: str = field(default="outcome", metadata={"help": f"one of {', '.join(ARMS)}"})
-    out: str = field(default="runs/rl/outcome", metadata={"help": "run directory"})
+    out: str = field(default="", metadata={
+        "help": "run directory (default: runs/rl/<arm>-s<seed>)"})
     model: str = field(default="builtin:organism", metadata={
         "help": "policy (and Face) start checkpoint: builtin:organism or any local HF spec"})
     steps: int = field(default=120, metadata={"help": "GRPO steps"})
@@ -301,6 +302,8 @@ def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated",
                             category=FutureWarning)
+    if not cfg.out:
+        cfg = replace(cfg, out=f"runs/rl/{cfg.arm}-s{cfg.seed}")
     run = Run.open(cfg.out, "train rl", asdict(cfg), seeds={"seed": cfg.seed},
                    defaults=asdict(RLConfig()))
     if run.info.get("status") == "done":
