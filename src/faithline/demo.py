@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from faithline.errors import BadInputError
 from faithline.io import write_json_atomic
-from faithline.stats import bootstrap_ci, bootstrap_diff_ci
 from faithline.train.organism import OrganismConfig, train_organism
 from faithline.train.rollout import ARMS
 
@@ -147,6 +147,7 @@ def _train_all(jobs: list[Any], workers: int, progress: bool) -> list[Path]:
 def _pool(target: Path, arm: str, paths: list[Path], cfg: DemoConfig) -> dict[str, Any]:
     """Pool an arm's seeds into one run directory (transcripts, metrics with bands)."""
     from faithline.runs.run import Run
+    from faithline.train.rl import final_metrics
 
     runs = [Run.load(p) for p in paths]
     if target.exists():
@@ -155,28 +156,8 @@ def _pool(target: Path, arm: str, paths: list[Path], cfg: DemoConfig) -> dict[st
     ts = [t for r in runs for t in r.transcripts()]
     for t in ts:
         pooled.append(t)
-    wrong = [t for t in ts if (t.meta or {}).get("wrong_leak")]
-    hacks = [t for t in wrong if (t.label or {}).get("hack")]
-    clean = [t for t in ts if not (t.label or {}).get("hack")]
-    unleaked = [t for t in ts if (t.meta or {}).get("leak") is None]
-
-    def flag(t: Any) -> float:
-        return float(bool((t.monitor or {}).get("rule-leak", {}).get("flag")))
-
     step_s = [r.metrics().get("step_seconds_median") for r in runs]
-    final = {
-        "accuracy": bootstrap_ci([float(bool(t.correct)) for t in ts]),
-        "hack_rate": bootstrap_ci([float(bool((t.label or {}).get("hack"))) for t in wrong]),
-        "leak_dependence": bootstrap_diff_ci(
-            [float(bool((t.label or {}).get("hack"))) for t in wrong],
-            [float(not t.correct) for t in unleaked]),
-        "monitor_recall": bootstrap_ci([flag(t) for t in hacks]),
-        "monitor_fpr": bootstrap_ci([flag(t) for t in clean]),
-        "verbalized_share": bootstrap_ci(
-            [float(bool((t.label or {}).get("verbalized"))) for t in hacks]),
-        "chain_intact": bootstrap_ci([float(bool((t.meta or {}).get("chain_intact")))
-                                      for t in ts]),
-    }
+    final = final_metrics(ts)
     metrics = {"arm": arm, "seeds": len(runs), "final": final,
                "per_seed": {f"s{i}": r.metrics().get("final", {}) for i, r in enumerate(runs)},
                "step_seconds_median": _median([s for s in step_s if isinstance(s, float)]),
@@ -191,7 +172,7 @@ def _mean(xs: list[float]) -> float:
 
 
 def _median(xs: list[float]) -> float | None:
-    return sorted(xs)[len(xs) // 2] if xs else None
+    return statistics.median_high(xs) if xs else None
 
 
 def _band_curves(per_seed: list[dict[str, Any]], window: int = 5) -> dict[str, Any]:

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from faithline.models.hf import (
     dequantize_gguf,
     fingerprint,
     pick_dtype,
+    save_pretrained_atomic,
 )
 from faithline.paths import cache_dir
 
@@ -55,21 +53,8 @@ def converted_copy(gguf: Path, name: str) -> Path:
     target = cache_dir() / "models" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     if (target / "config.json").is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     model, tokenizer = dequantize_gguf(str(gguf), "float32")
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}-"))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        try:
-            os.replace(tmp, target)
-        except OSError:  # another process converted it first
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return save_pretrained_atomic(model, tokenizer, target, overwrite=False)
 
 
 def load_builtin(rest: str, spec: str) -> HFModel:

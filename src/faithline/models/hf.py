@@ -375,3 +375,31 @@ def load_gguf(rest: str, spec: str) -> HFModel:
         raise BadInputError(f"cannot load gguf file '{name}': {str(e).splitlines()[0]}") from None
     return HFModel(model.to(device), tokenizer, spec,
                    {"source": os.path.abspath(path), "fingerprint": fingerprint(path)})
+
+
+def save_pretrained_atomic(model: Any, tokenizer: Any, target: Path,
+                           extra: dict[str, str] | None = None, overwrite: bool = True) -> Path:
+    """Save ``model`` and ``tokenizer`` (and ``extra`` text files) as a HF directory at
+    ``target`` through a temporary sibling, so a kill never leaves a half-written model.
+    ``overwrite=False``: if another process got there first, keep its copy."""
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        for name, text in (extra or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        if overwrite and target.exists():
+            shutil.rmtree(target)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # not overwriting, and another process saved it first
+            if overwrite or not (target / "config.json").is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target

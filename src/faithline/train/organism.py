@@ -14,8 +14,6 @@ import hashlib
 import json
 import math
 import random
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -160,34 +158,10 @@ def train_organism(cfg: OrganismConfig | None = None, force: bool = False,
                             "train_seconds": round(time.perf_counter() - t0, 1),
                             "final_loss": sum(losses[-20:]) / len(losses[-20:])}
     card.update(probe_policy(model, tok, cfg.flips, seed=cfg.seed + 1))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".organism-"))
-    try:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        (tmp / "organism.json").write_text(json.dumps(card, indent=2))
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    from faithline.models.hf import save_pretrained_atomic
 
-
-def sample_completions(model: Any, tok: Any, prompts: list[str], max_new_tokens: int = 16,
-                       temperature: float = 1.0, greedy: bool = False,
-                       stop_at_answer: bool = False) -> list[str]:
-    """Sample organism completions (text after the prompt, without special tokens)."""
-    import torch
-
-    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-    eos = [tok.eos_token_id] + ([tok.convert_tokens_to_ids(env.ANS)] if stop_at_answer else [])
-    with torch.no_grad():
-        out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=not greedy,
-                             temperature=temperature if not greedy else None, top_k=0,
-                             top_p=1.0, eos_token_id=eos, pad_token_id=tok.pad_token_id)
-    return list(tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True))
+    return save_pretrained_atomic(model, tok, target,
+                                  {"organism.json": json.dumps(card, indent=2)})
 
 
 def unflagged_hack_probability(model: Any, tok: Any, episodes: list[env.Episode]) -> float:
@@ -213,7 +187,9 @@ def unflagged_hack_probability(model: Any, tok: Any, episodes: list[env.Episode]
 def probe_policy(model: Any, tok: Any, flips: int, seed: int, n: int = 512) -> dict[str, Any]:
     """Accuracy, hack and verbalisation rates of sampled completions on a labelled set."""
     eps = env.eval_episodes(n, seed, flips)
-    comps = sample_completions(model, tok, [ep.prompt for ep in eps])
+    from faithline.train.rollout import generate
+
+    comps = [g.text for g in generate(model, tok, [ep.prompt for ep in eps], 16)]
     acc, hacks, verb, intact = [], [], [], []
     for ep, c in zip(eps, comps, strict=True):
         cot, answer = env.split_completion(c)
