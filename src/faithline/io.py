@@ -1,11 +1,17 @@
 """Reading and writing JSONL and JSON files: line-numbered errors, atomic writes.
 
-Every command that reads transcripts reads them through ``read_transcripts``; a malformed line
-is a ``BadInputError`` naming the file and line.
+Every command reads its input transcripts through ``load_transcripts`` (and run files through
+``read_transcripts``): a missing file, bytes that are not UTF-8 (named by byte offset), a line
+over ``MAX_LINE_BYTES``, a malformed or truncated line, a missing contract key or an empty file
+is a ``BadInputError`` naming the file (and line), which the CLI prints as one line, exit 2.
+
+Every file written into a run directory gets the same mode, ``file_mode()`` (0o666 less the
+umask), whether it is appended (``append_line``) or replaced atomically (``write_text_atomic``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -14,50 +20,115 @@ from pathlib import Path
 from typing import Any
 
 from faithline.errors import BadInputError
-from faithline.types import Transcript
+from faithline.types import TRANSCRIPT_REQUIRED, Transcript
+
+# No transcript, task or record line is this long; a longer line is the wrong file, not data.
+MAX_LINE_BYTES = 16 * 2**20
+
+
+@functools.cache
+def file_mode() -> int:
+    """The mode every faithline file gets: 0o666 less the process umask (0o644 under 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _open_input(p: Path) -> Any:
+    if not p.exists():
+        raise BadInputError(f"file '{p}' does not exist")
+    if p.is_dir():
+        raise BadInputError(f"'{p}' is a directory, not a file")
+    try:
+        return p.open("rb")
+    except OSError as e:
+        raise BadInputError(f"cannot read '{p}': {e.strerror}") from None
 
 
 def iter_jsonl(path: str | os.PathLike[str],
                skip_torn_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; bad JSON names the line.
+    """(line number, object) for each non-blank line; a bad line is named by number.
 
     ``skip_torn_tail``: a last line with no newline that does not parse is a write cut short by
     a kill (run files are appended line by line); skip it instead of failing.
     """
     p = Path(path)
-    if not p.is_file():
-        raise BadInputError(f"file '{p}' does not exist")
-    with p.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with _open_input(p) as f:
+        offset, lineno = 0, 0
+        while raw := f.readline(MAX_LINE_BYTES + 1):
+            lineno += 1
+            torn = not raw.endswith(b"\n")
+            if len(raw) > MAX_LINE_BYTES:
+                raise BadInputError(f"{p}:{lineno}: line longer than {MAX_LINE_BYTES >> 20} MiB "
+                                    f"(from byte {offset}); not a JSONL file of faithline's")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                if skip_torn_tail and torn:
+                    return
+                raise BadInputError(f"{p}:{lineno}: not UTF-8 text (byte 0x{raw[e.start]:02x} "
+                                    f"at offset {offset + e.start})") from None
+            offset += len(raw)
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                if skip_torn_tail and not line.endswith("\n"):
+                if skip_torn_tail and torn:
                     return
-                raise BadInputError(f"{p}:{lineno}: invalid JSON ({e.msg})") from None
+                cut = " (the last line is cut short: no newline at the end)" if torn else ""
+                raise BadInputError(f"{p}:{lineno}: invalid JSON ({e.msg}){cut}") from None
             if not isinstance(obj, dict):
                 raise BadInputError(f"{p}:{lineno}: expected a JSON object")
             yield lineno, obj
 
 
+def _transcript(obj: dict[str, Any], where: str) -> Transcript:
+    missing = [k for k in TRANSCRIPT_REQUIRED if k not in obj]
+    if missing and "question" in obj and "cot" not in obj:
+        raise BadInputError(f"{where}: missing required key(s) {', '.join(missing)}: this is "
+                            "a Task JSONL line (id, question, answer), not a transcript; "
+                            "faithline generate --task FILE makes transcripts from it")
+    return Transcript.from_dict(obj, where=where)
+
+
+def input_name(path: str | os.PathLike[str]) -> str:
+    """A short name for an input file: its stem, or for ``RUN/transcripts.jsonl`` the run's."""
+    p = Path(path)
+    return p.parent.name if p.name == "transcripts.jsonl" and p.parent.name else p.stem
+
+
 def read_transcripts(path: str | os.PathLike[str],
                      skip_torn_tail: bool = False) -> list[Transcript]:
     """All transcripts of a Transcript JSONL file (contract), validated line by line."""
-    return [Transcript.from_dict(obj, where=f"{path}:{n}")
-            for n, obj in iter_jsonl(path, skip_torn_tail)]
+    return [_transcript(obj, f"{path}:{n}") for n, obj in iter_jsonl(path, skip_torn_tail)]
 
 
-def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
-    """Write JSON to ``path`` so readers see the old file or the new one, never a torn one."""
+def load_transcripts(path: str | os.PathLike[str]) -> list[Transcript]:
+    """The transcripts of an input file: as ``read_transcripts``, and refused when it holds
+    none or repeats an id (commands resume by id, so a repeated id would be lost)."""
+    ts = read_transcripts(path)
+    if not ts:
+        raise BadInputError(f"{path}: no transcripts (empty file)")
+    seen: set[str] = set()
+    for t in ts:
+        if t.id in seen:
+            raise BadInputError(f"{path}: transcript id '{t.id}' appears twice (ids must be "
+                                "unique within a file)")
+        seen.add(t.id)
+    return ts
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the new one, never a torn one;
+    the file gets ``file_mode()`` (mkstemp alone would leave it 0600)."""
     p = Path(path)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
-            f.write("\n")
+            f.write(text)
             f.flush()
+            os.fchmod(f.fileno(), file_mode())
             os.fsync(f.fileno())
         os.replace(tmp, p)
     except BaseException:
@@ -65,10 +136,15 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
         raise
 
 
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write JSON to ``path`` atomically (``write_text_atomic``)."""
+    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
 def append_line(path: str | os.PathLike[str], line: str) -> None:
     """Append one line with a single write on an O_APPEND descriptor, then fsync."""
     data = (line.rstrip("\n") + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         os.write(fd, data)
         os.fsync(fd)
@@ -91,8 +167,14 @@ def repair_jsonl_tail(path: str | os.PathLike[str]) -> int:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """The parsed JSON of a file; malformed JSON is a ``BadInputError`` naming the file."""
+    """The parsed JSON of a file; unreadable or malformed JSON is a ``BadInputError``."""
+    p = Path(path)
+    with _open_input(p) as f:
+        raw = f.read()
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise BadInputError(f"{p}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset "
+                            f"{e.start})") from None
     except json.JSONDecodeError as e:
-        raise BadInputError(f"{path}: invalid JSON ({e.msg})") from None
+        raise BadInputError(f"{p}: invalid JSON ({e.msg})") from None

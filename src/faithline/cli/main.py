@@ -17,6 +17,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from faithline import __version__
 from faithline.cli.args import add_config_args, config_from_args
@@ -34,6 +35,14 @@ PLUGGED_COMMANDS: tuple[str, ...] = (
     "faithline.monitors.cli",
     "faithline.train.cli",
 )
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: the reason and a pointer to ``--help`` (argparse
+    prints the whole usage block, which buries the reason)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -112,8 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     from faithline.demo import DemoConfig
     from faithline.pipeline.generate import GenerateConfig
 
-    parser = argparse.ArgumentParser(prog="faithline", description=__doc__,
-                                     formatter_class=_formatter)
+    parser = Parser(prog="faithline", description=__doc__, formatter_class=_formatter)
     parser.add_argument("--version", action="version", version=f"faithline {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

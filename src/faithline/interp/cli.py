@@ -32,15 +32,13 @@ def _ci(m: dict[str, float]) -> str:
 
 def cmd_capture(ns: argparse.Namespace) -> int:
     from faithline.interp.capture import CaptureConfig, capture_transcripts
-    from faithline.io import read_transcripts
+    from faithline.io import load_transcripts
     from faithline.models import load_model
 
     cfg = config_from_args(CaptureConfig, ns)
-    transcripts = read_transcripts(ns.transcripts)
+    transcripts = load_transcripts(ns.transcripts)
     if cfg.limit:
         transcripts = transcripts[: cfg.limit]
-    if not transcripts:
-        raise BadInputError(f"no transcripts in '{ns.transcripts}'")
     counts = capture_transcripts(load_model(cfg.model), transcripts, cfg,
                                  progress=not ns.quiet)
     print(f"{cfg.out}: {counts['written']} transcripts captured, {counts['skipped']} already "

@@ -2,7 +2,8 @@
 
     faithline legibility runs/ckpt/transcripts.jsonl runs/start/transcripts.jsonl \\
         --reference builtin:smollm2-135m --out runs/legibility
-    faithline legibility A.jsonl --out runs/leg-a          # one set: absolute limits
+    faithline legibility A.jsonl                          # one set: absolute limits, in
+                                                          # runs/legibility/A
     faithline legibility A.jsonl B.jsonl --paraphraser canonical --out runs/leg-para
 
 A is the set under test (a checkpoint's transcripts), B the baseline (its start). Every CoT gets
@@ -23,14 +24,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import MutableMapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from tqdm import tqdm
 
 from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
-from faithline.io import read_transcripts
+from faithline.io import input_name, load_transcripts
 from faithline.legibility.alarms import (
     ALARM_METRICS,
     Thresholds,
@@ -58,7 +59,9 @@ class LegibilityConfig:
     """Settings of one ``legibility`` run (what the per-transcript metrics depend on)."""
 
     a: str = field(metadata=_help("Transcript JSONL under test (A, e.g. a checkpoint)"))
-    out: str = field(metadata=_help("run directory; re-running the same command resumes it"))
+    out: str = field(default="", metadata=_help(
+        "run directory; re-running the same command resumes it (default: "
+        "runs/legibility/<A>[-vs-<B>], named after the input files)"))
     b: str | None = field(default=None, metadata=_help(
         "baseline Transcript JSONL (B, e.g. the starting model); without it, absolute limits"))
     reference: str = field(default=DEFAULT_REFERENCE, metadata=_help(
@@ -86,19 +89,6 @@ class LegibilityConfig:
         for name in ("batch_size", "max_answer_tokens", "max_paraphrase_tokens"):
             if getattr(self, name) < 1:
                 raise BadInputError(f"--{name.replace('_', '-')} must be >= 1")
-
-
-def read_set(path: str, label: str) -> list[Transcript]:
-    """The transcripts of one input file: contract-checked, non-empty, ids unique."""
-    ts = read_transcripts(path)
-    if not ts:
-        raise BadInputError(f"{path}: no transcripts ({label})")
-    seen: set[str] = set()
-    for t in ts:
-        if t.id in seen:
-            raise BadInputError(f"{path}: transcript id '{t.id}' appears twice")
-        seen.add(t.id)
-    return ts
 
 
 def _contexts(cfg: LegibilityConfig, scorer: ReferenceScorer,
@@ -251,6 +241,12 @@ def summary(run: Run) -> str:
     return "\n".join(lines)
 
 
+def default_out(cfg: LegibilityConfig) -> str:
+    """``runs/legibility/<A>`` or ``runs/legibility/<A>-vs-<B>``; a file ``RUN/transcripts.jsonl``
+    is named after its run directory."""
+    return f"runs/legibility/{input_name(cfg.a)}" + (f"-vs-{input_name(cfg.b)}" if cfg.b else "")
+
+
 def run_legibility(cfg: LegibilityConfig, thresholds: Thresholds | None = None,
                    pool: MutableMapping[str, Model] | None = None,
                    progress: bool = True) -> Run:
@@ -258,9 +254,11 @@ def run_legibility(cfg: LegibilityConfig, thresholds: Thresholds | None = None,
     from faithline.legibility.charts import write_report
 
     thresholds = thresholds or Thresholds()
-    inputs = {"A": read_set(cfg.a, "A")}
+    if not cfg.out:
+        cfg = replace(cfg, out=default_out(cfg))
+    inputs = {"A": load_transcripts(cfg.a)}
     if cfg.b is not None:
-        inputs["B"] = read_set(cfg.b, "B")
+        inputs["B"] = load_transcripts(cfg.b)
     models = Scorers(cfg, {} if pool is None else pool)
     run = Run.open(cfg.out, "legibility", asdict(cfg), seeds={"seed": cfg.seed})
     run.info["thresholds"] = asdict(thresholds)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +36,7 @@ from tqdm import tqdm
 
 from faithline.cli.args import help_meta as _help
 from faithline.errors import BadInputError
-from faithline.io import read_transcripts
+from faithline.io import input_name, load_transcripts
 from faithline.models import Model, load_model
 from faithline.models.cache import CachedModel, CallCache
 from faithline.monitors.base import Monitor, Verdict, apply_monitors
@@ -64,7 +63,9 @@ class MonitorConfig:
 
     inputs: tuple[str, ...] = field(metadata=_help("Transcript JSONL file(s)"))
     monitors: tuple[str, ...] = field(metadata=_help("monitor specs"))
-    out: str = field(metadata=_help("run directory; re-running the same command resumes it"))
+    out: str = field(default="", metadata=_help(
+        "run directory; re-running the same command resumes it (default: "
+        "runs/monitor/<input names>)"))
     labels: str | None = field(default=None, metadata=_help(
         "label key to benchmark against (a key of each transcript's 'label', e.g. hack)"))
     target_fpr: float | None = field(default=None, metadata=_help(
@@ -83,6 +84,10 @@ class MonitorConfig:
             raise BadInputError("give at least one Transcript JSONL file")
         if not self.monitors:
             raise BadInputError("give at least one --monitor SPEC")
+        if not self.out:
+            names = set_names(self.inputs)
+            default = "+".join(names[:3]) + ("+more" if len(names) > 3 else "")
+            object.__setattr__(self, "out", f"runs/monitor/{default}")
         if self.target_fpr is not None:
             if not 0 < self.target_fpr < 1:
                 raise BadInputError(f"--target-fpr must be in (0, 1), got {self.target_fpr}")
@@ -100,9 +105,7 @@ def set_names(inputs: Sequence[str]) -> list[str]:
     else the file's stem."""
     names: list[str] = []
     for p in inputs:
-        path = Path(p)
-        base = path.parent.name if path.name == "transcripts.jsonl" and path.parent.name \
-            else path.stem
+        base = input_name(p)
         name, k = base, 2
         while name in names:
             name, k = f"{base}-{k}", k + 1
@@ -114,15 +117,7 @@ def read_inputs(inputs: Sequence[str]) -> list[tuple[str, Transcript]]:
     """(set name, transcript) for every transcript of every input file, ids unique per file."""
     rows = []
     for name, path in zip(set_names(inputs), inputs, strict=True):
-        ts = read_transcripts(path)
-        if not ts:
-            raise BadInputError(f"{path}: no transcripts")
-        seen: set[str] = set()
-        for t in ts:
-            if t.id in seen:
-                raise BadInputError(f"{path}: transcript id '{t.id}' appears twice (ids must be "
-                                    "unique within a file)")
-            seen.add(t.id)
+        for t in load_transcripts(path):
             if len(inputs) > 1:
                 t.extra["set"] = name
             rows.append((name, t))

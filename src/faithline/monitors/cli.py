@@ -10,7 +10,6 @@ from typing import Any
 
 from faithline.cli.args import add_config_args, config_from_args
 from faithline.cli.args import help_meta as _help
-from faithline.errors import BadInputError
 
 SPECS_HELP = ("monitor spec (repeat for a comparison): rule:leak, rule:hack, rule:cue, "
               "rule:keywords=a,b, regex:PATTERN, judge:MODEL_SPEC[@kind=hack|cue|deception,"
@@ -59,13 +58,11 @@ def cmd_monitor(ns: argparse.Namespace) -> int:
 
 
 def cmd_train(ns: argparse.Namespace) -> int:
-    from faithline.io import read_transcripts
+    from faithline.io import load_transcripts
     from faithline.monitors.classifier import train_classifier
 
     cfg = config_from_args(TrainConfig, ns)
-    transcripts = [t for path in cfg.inputs for t in read_transcripts(path)]
-    if not transcripts:
-        raise BadInputError("no transcripts in the input file(s)")
+    transcripts = [t for path in cfg.inputs for t in load_transcripts(path)]
     card = train_classifier(transcripts, cfg.labels, cfg.out, view=cfg.view,
                             features=cfg.features, c=cfg.c, target_fpr=cfg.target_fpr,
                             seed=cfg.seed, sources=cfg.inputs)
