@@ -133,3 +133,30 @@ def test_demo_quick_trains_every_arm_and_writes_report_and_metrics(tmp_path: Pat
     assert "monitor_recall" in metrics["summary"]
 
 
+@pytest.mark.usefixtures("smollm2")
+def test_two_writers_on_one_run_the_second_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "faithline.cli.main", "generate", "--model", SMOLLM2,
+            "--task", "addition", "--n", "12", "--batch-size", "1", "--no-cache",
+            "--out", str(out), *FAST]
+    first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    transcripts = out / "transcripts.jsonl"
+    deadline = time.monotonic() + 240
+    while not (transcripts.exists() and rows(transcripts)):
+        if first.poll() is not None or time.monotonic() > deadline:
+            first.kill()
+            pytest.fail(f"first writer never wrote: {first.communicate()[1]!r}")
+        time.sleep(0.05)
+    second = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    still_running = first.poll() is None
+    assert first.wait(timeout=600) == 0, first.communicate()[1]
+    assert still_running, "the first writer ended before the second reached the lock"
+    assert second.returncode == 2, second.stderr
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"in use by another faithline process (pid {first.pid})" \
+        in lines[0], second.stderr
+    ids = [t["id"] for t in rows(transcripts)]
+    assert sorted(ids) == sorted(f"addition-0-{i}" for i in range(12))  # each id once
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "done" and "resumed" not in info  # the second touched nothing
+    assert json.loads((out / "metrics.json").read_text())["accuracy"]["n"] == 12

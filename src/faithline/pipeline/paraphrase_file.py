@@ -6,7 +6,8 @@
 Each output line is the input transcript (unknown keys kept) with ``paraphrased_cot`` and
 ``meta.paraphrase_fidelity``. A transcript whose paraphrase fails (empty, truncated, refused,
 low fidelity) is not written; it goes to ``OUT.failures.jsonl`` with the reason. The output is
-appended as it is produced; re-running the same command skips ids already written.
+appended as it is produced; re-running the same command skips ids already written. One process
+writes ``OUT`` at a time (a flock on ``OUT.lock``); a second one stops with the holder's pid.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from faithline.errors import BadInputError, ParaphraseError
-from faithline.io import append_line, read_transcripts, repair_jsonl_tail
+from faithline.io import append_line, load_transcripts, read_transcripts, repair_jsonl_tail
 from faithline.models import Model
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
+from faithline.runs.lock import hold
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def paraphrase_file(cfg: ParaphraseConfig, progress: bool = True) -> dict[str, i
     """Paraphrase ``cfg.input`` into ``cfg.out``; returns counts (written, skipped, failed)."""
     if Path(cfg.input).resolve() == Path(cfg.out).resolve():
         raise BadInputError("--out must differ from the input file")
-    transcripts = read_transcripts(cfg.input)
+    transcripts = load_transcripts(cfg.input)
     cache = CallCache() if cfg.cache else None
     from faithline.models import load_model
 
@@ -55,6 +57,7 @@ def paraphrase_file(cfg: ParaphraseConfig, progress: bool = True) -> dict[str, i
                                   max_new_tokens=cfg.max_new_tokens,
                                   min_fidelity=cfg.min_fidelity)
     out, failures = Path(cfg.out), Path(cfg.out + ".failures.jsonl")
+    lock = hold(cfg.out + ".lock", f"output '{cfg.out}'")  # one writer; released on return
     done = set()
     if out.is_file():
         repair_jsonl_tail(out)
@@ -77,4 +80,5 @@ def paraphrase_file(cfg: ParaphraseConfig, progress: bool = True) -> dict[str, i
             t.meta["paraphraser"] = paraphraser.name
             append_line(out, t.to_json())
             counts["written"] += 1
+    lock.release()
     return counts

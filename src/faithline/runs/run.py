@@ -1,5 +1,9 @@
 """A run directory (DESIGN.md contract): ``run.json``, ``transcripts.jsonl``, ``metrics.json``.
 
+One process writes a run at a time: ``Run.open`` takes an OS lock on ``RUN/run.lock`` for the
+life of the returned ``Run`` (``runs/lock.py``); a second command on the same directory stops
+with the holder's pid before touching anything.
+
 ``transcripts.jsonl`` is append-only: each transcript is one ``os.write`` of a whole line on an
 O_APPEND descriptor, fsynced. A run killed mid-write leaves at most a torn last line, which
 ``Run.open`` drops, so re-running the same command resumes by sample id: nothing done is redone,
@@ -29,6 +33,7 @@ from faithline.io import (
     repair_jsonl_tail,
     write_json_atomic,
 )
+from faithline.runs.lock import LOCK_NAME, Lock, hold
 from faithline.types import Transcript
 
 SCHEMA = "faithline.run/1"
@@ -58,6 +63,7 @@ class Run:
     def __init__(self, path: Path, info: dict[str, Any]) -> None:
         self.path = path
         self.info = info
+        self.lock: Lock | None = None  # held while this Run may write (Run.open), see lock.py
 
     # ----- paths -----------------------------------------------------------------------------
     @property
@@ -85,6 +91,11 @@ class Run:
         p = Path(path)
         if p.exists() and not p.is_dir():
             raise BadInputError(f"run path '{p}' exists and is not a directory")
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise BadInputError(f"cannot create run directory '{p}': {e.strerror}") from None
+        lock = hold(p / LOCK_NAME, f"run '{p}'")  # before anything is read or written
         run_json = p / "run.json"
         config = dict(config)
         if run_json.is_file():
@@ -95,10 +106,6 @@ class Run:
             repair_jsonl_tail(run.transcripts_path)
             repair_jsonl_tail(run.failures_path)
         else:
-            try:
-                p.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise BadInputError(f"cannot create run directory '{p}': {e.strerror}") from None
             run = cls(p, {
                 "schema": SCHEMA,
                 "name": p.name,
@@ -110,11 +117,13 @@ class Run:
                 "status": "created",
                 "created": _now(),
             })
+        run.lock = lock
         run.save()
         return run
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
+        """The run at ``path``, read-only (takes no lock: a reader never blocks a writer)."""
         p = Path(path)
         run_json = p / "run.json"
         if not run_json.is_file():
@@ -210,5 +219,7 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         if not self.metrics_path.is_file():
             return {}
-        data: dict[str, Any] = json.loads(self.metrics_path.read_text(encoding="utf-8"))
+        data = read_json(self.metrics_path)
+        if not isinstance(data, dict):
+            raise BadInputError(f"{self.metrics_path}: expected a JSON object")
         return data
