@@ -18,13 +18,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from faithline.errors import BadInputError
+from faithline.io import write_text_atomic
 from faithline.report.charts import bar_charts as _bar_charts
 from faithline.report.charts import ci_text as _ci_text
 from faithline.report.charts import color as _color
@@ -159,17 +158,7 @@ def write_report(runs: Sequence[str | Path], out: str | Path | None = None,
 
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
 
 
 # Sections the command that made a run adds to its page: command -> "module:function", with
