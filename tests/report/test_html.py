@@ -205,3 +205,83 @@ def test_markdown_tables_in_metrics_render_as_tables(tmp_path: Path) -> None:
     assert "<h4>Bits per KB</h4>" in html
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "<h4>fam</h4>" in html  # one chart for the metric family
+
+
+# ----- invisible characters and a page a researcher can read ----------------------------------
+RLO_COT = "step one\u202eevil\u202c then \u200bhidden"
+
+
+def invisible_run(path: Path) -> Path:
+    run = Run.open(path, command="generate",
+                   config={"model": "builtin:organism", "paraphraser": None, "cache": True,
+                           "stops": ["</think>", "Answer:"], "n": 2})
+    run.append(Transcript(id="s-rlo", prompt="p\u2066q", cot=RLO_COT, answer="heads",
+                          gold="heads", correct=True, label={"hack": False},
+                          meta={"answer_forced": True, "finish_reason": "length"}))
+    run.append(Transcript(id="s-plain", prompt="p", cot="plain", answer="tails", correct=False,
+                          meta={"answer_forced": False, "finish_reason": "stop"}))
+    run.write_metrics({"accuracy": _ci(0.5, 0.0, 1.0, 2), "unset": None, "flag": True,
+                       "per_length": [1, 2, 3],
+                       "alarms": [{"metric": "oov_share", "fired": False, "value": 0.1}]})
+    return path
+
+
+def test_invisible_characters_are_marks_and_model_text_is_isolated(tmp_path: Path) -> None:
+    page = write_report([invisible_run(tmp_path / "r")]).read_text(encoding="utf-8")
+    for ch in ("\u202e", "\u202c", "\u200b", "\u2066"):
+        assert ch not in page  # never raw on the page
+    assert ('step one<span class="inv" title="RIGHT-TO-LEFT OVERRIDE">⟨U+202E⟩</span>evil'
+            in page)
+    assert '<pre class="m" dir="ltr">' in page and "unicode-bidi:isolate" in page
+    assert "3 invisible chars" in page
+
+
+def test_report_reads_well(tmp_path: Path) -> None:
+    page = write_report([invisible_run(tmp_path / "r")]).read_text(encoding="utf-8")
+    assert '<details class="config"><summary>configuration (5 settings)' in page
+    summary = page[page.index('id="summary"'):page.index('id="metrics"')]
+    for leak in (">None<", ">True<", ">False<", "['", '["'):
+        assert leak not in summary, leak
+    assert "&lt;/think&gt;, Answer:" in summary  # a list as a person writes it
+    metrics = page[page.index('id="metrics"'):page.index('id="failures"')]
+    assert ">None<" not in metrics and ">True<" not in metrics and "[1, 2, 3]" not in metrics
+    assert "<th>metric</th><th>fired</th><th>value</th>" in metrics  # records as a table
+    card = page[page.index('data-id="s-rlo"'):page.index('data-id="s-plain"')]
+    assert "answer forced" in card and "CoT truncated" in card and "hack: no" in card
+    plain = page[page.index('data-id="s-plain"'):]
+    assert "answer forced" not in plain.split("</article>")[0]
+    assert "answers forced" in summary and "CoTs truncated" in summary
+
+
+def test_monitor_run_charts_each_figure_once(tmp_path: Path) -> None:
+    from faithline.monitors.report import report_section
+
+    run = Run.open(tmp_path / "m", command="monitor", config={"n": 1})
+    cal = {"target_fpr": 0.05, "recall": _ci(0.4, 0.2, 0.6, 10)}
+    run.write_metrics({"labels": "hack", "transcripts": 20, "positives": 10, "monitors": {
+        f"rule:keywords=a-very-long-monitor-spec-{i}": {"all": {
+            "recall": _ci(0.5, 0.3, 0.7, 10), "auroc": _ci(0.7, 0.6, 0.8, 20),
+            "calibrated": cal}} for i in range(10)}})
+    page = write_report([run.path]).read_text(encoding="utf-8")
+    section = report_section(Run.load(run.path))
+    assert section and section in page
+    for i in range(10):  # every monitor labelled in full, in each chart
+        assert section.count(f"</title>rule:keywords=a-very-long-monitor-spec-{i}</text>") == 2
+    assert "calibrated to FPR ≤ 0.05" in section
+    assert "With 95% confidence intervals" not in page  # not charted a second time
+    assert ">correct<" not in page[:page.index('id="transcripts-0"')]  # no task accuracy
+
+
+@needs_chromium
+def test_browser_shows_invisible_characters_in_reading_order(tmp_path: Path) -> None:
+    out = write_report([invisible_run(tmp_path / "r")])
+    dom = _browse(tmp_path, out.as_uri(), "--dump-dom")
+    card = dom[dom.index('data-id="s-rlo"'):]
+    pre = re.search(r'<pre class="m" dir="ltr">(.*?)</pre>', card, re.S)
+    assert pre is not None
+    text = re.sub(r"<[^>]+>", "", pre.group(1))
+    assert text == "step one⟨U+202E⟩evil⟨U+202C⟩ then ⟨U+200B⟩hidden"  # logical order, marked
+    shot = tmp_path / "invisible.png"
+    _browse(tmp_path, out.as_uri(), f"--screenshot={shot}", "--window-size=1280,1400",
+            "--hide-scrollbars")
+    assert shot.is_file() and shot.stat().st_size > 10_000

@@ -9,11 +9,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from faithline.invisible import reveal
+
 PALETTE = ("#3b6fd8", "#e0862f", "#2e9d6a", "#c4435b", "#8a5cc7", "#6b7785")
 
 
 def esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
+    """HTML-escaped text with invisible characters shown as marks (``⟨U+202E⟩``): a bidi
+    override in a name or a value cannot reorder what the page shows."""
+    return html.escape(reveal(str(x)), quote=True)
 
 
 
@@ -23,8 +27,13 @@ def color(i: int) -> str:
 
 
 def fmt(x: Any) -> str:
-    """Numbers for people: two decimals for ordinary floats, three significant digits else."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
+    """Values for people: two decimals for ordinary floats, three significant digits else;
+    ``yes``/``no`` for booleans and ``—`` for a missing value (never Python's ``None``)."""
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if not isinstance(x, (int, float)):
         return str(x)
     if isinstance(x, int):
         return str(x)
@@ -40,6 +49,15 @@ def ci_text(m: Mapping[str, Any]) -> str:
     n = f" (n={m['n']})" if "n" in m else ""
     return f"{fmt(m['value'])} [{fmt(m['ci_low'])}, {fmt(m['ci_high'])}]{n}"
 
+
+
+def middle_cut(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its start and end around an ellipsis
+    (the end of a metric name, e.g. ``calibrated.recall``, is what tells two rows apart)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
 
 
 # ----- SVG charts -----------------------------------------------------------------------------
@@ -72,15 +90,20 @@ def bar_charts(names: Sequence[str], splits: Sequence[Mapping[str, Any]],
                          for v in (s["ci"][n]["value"], s["ci"][n]["ci_low"],
                                    s["ci"][n]["ci_high"])))
         unit = bool(vals) and min(vals) >= 0 and max(vals) <= 1
-        charts.append(_bar_chart(group, [s["ci"] for s in splits], runs, unit=unit,
+        charts.append(bar_chart(group, [s["ci"] for s in splits], runs, unit=unit,
                                  title=family))
     return f'<div class="charts">{"".join(charts)}</div>'
 
 
-def _bar_chart(names: Sequence[str], cis: Sequence[Mapping[str, Any]], runs: Sequence[str],
-               unit: bool, title: str = "") -> str:
-    """Horizontal bars, one row per (metric, run), with CI whiskers."""
-    left, width, row, pad = 250, 700, 18, 10
+def bar_chart(names: Sequence[str], cis: Sequence[Mapping[str, Any]], runs: Sequence[str],
+              unit: bool, title: str = "", labels: Mapping[str, str] | None = None) -> str:
+    """Horizontal bars, one row per (metric, series in ``runs``), with CI whiskers. Rows are
+    labelled by ``labels`` (default: the metric name less ``title``); the label column is as
+    wide as the longest label (up to 60 characters; longer ones lose their middle)."""
+    labels = {n: middle_cut((labels or {}).get(n) or (n.removeprefix(f"{title}.") if title
+                                                      else n), 60) for n in names}
+    left = 16 + round(6.8 * max([len(v) for v in labels.values()] or [10]))
+    width, row, pad = max(700, left + 400), 18, 10
     vals = _finite(*(v for ci in cis for n in names if n in ci
                      for v in (ci[n]["value"], ci[n]["ci_low"], ci[n]["ci_high"])))
     lo, hi = (0.0, 1.0) if unit or not vals else (min(0.0, *vals), max(0.0, *vals))
@@ -100,8 +123,7 @@ def _bar_chart(names: Sequence[str], cis: Sequence[Mapping[str, Any]], runs: Seq
                    f'{esc(_tick(t))}</text>')
     for gi, name in enumerate(names):
         y0 = 24 + gi * group_h
-        short = name.removeprefix(f"{title}.") if title else name
-        label = short if len(short) <= 38 else short[:37] + "…"
+        label = labels[name]
         out.append(f'<text x="{left - 8}" y="{y0 + row * len(runs) / 2 + 4:.1f}" '
                    f'text-anchor="end" font-size="12"><title>{esc(name)}</title>'
                    f"{esc(label)}</text>")

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from faithline import invisible
 from faithline.errors import BadInputError
 from faithline.io import write_text_atomic
 from faithline.report.charts import bar_charts as _bar_charts
@@ -30,12 +31,11 @@ from faithline.report.charts import color as _color
 from faithline.report.charts import curves as _curves
 from faithline.report.charts import esc as _e
 from faithline.report.charts import fmt as _fmt
+from faithline.report.transcripts import FORCED_HELP, TRUNCATED_HELP, transcripts_section
 from faithline.runs.run import Run
 from faithline.types import Transcript
 
 CI_KEYS = frozenset({"value", "ci_low", "ci_high", "n"})
-FILTERS = (("all", "all"), ("correct", "correct"), ("incorrect", "incorrect"),
-           ("unparsed", "failed to parse"))
 
 CSS = """
 :root{--bg:#f6f7f9;--fg:#1d232b;--mut:#5f6b7a;--card:#fff;--line:#dde2e8;--acc:#3b6fd8;
@@ -96,6 +96,9 @@ letter-spacing:.04em;color:var(--mut)}
 .flag{font-size:12px;padding:1px 8px;border-radius:10px;border:1px solid var(--line)}
 .flag.on{background:var(--badbg);color:var(--bad);border-color:transparent;font-weight:600}
 .muted{color:var(--mut)}footer{color:var(--mut);font-size:12px;margin-top:40px}
+.m{unicode-bidi:isolate}.inv{color:var(--bad);background:var(--badbg);border-radius:3px;
+padding:0 2px;font-size:.85em;font-style:normal}
+details.config>summary{font-size:13px}details.config table.kv th{width:40%;font-weight:500}
 """
 
 JS = """
@@ -165,7 +168,10 @@ def _write_atomic(path: Path, text: str) -> None:
 # function(run) -> HTML. Imported only when such a run is rendered.
 RUN_SECTIONS: dict[str, str] = {
     "legibility": "faithline.legibility.charts:report_section",
+    "monitor": "faithline.monitors.report:report_section",
 }
+# Metrics a command's section already charts: the generic metrics section leaves them out.
+SECTION_SHOWS: dict[str, tuple[str, ...]] = {"monitor": ("monitors.",)}
 
 
 def _run_sections(runs: Sequence[Run]) -> str:
@@ -192,7 +198,7 @@ def render_report(runs: Sequence[Run], preface: str | None = None) -> str:
         _run_sections(runs),
         _metrics_section(runs),
         _failures_section(runs),
-        *(_transcripts_section(r, i, len(runs) > 1) for i, r in enumerate(runs)),
+        *(transcripts_section(r, i, len(runs) > 1) for i, r in enumerate(runs)),
         "<footer>Written by faithline. Self-contained page: nothing is loaded from the network."
         "</footer></main>",
     ]
@@ -231,10 +237,21 @@ def _kv_table(rows: Sequence[tuple[str, str]]) -> str:
     return f'<table class="kv">{body}</table>'
 
 
+def _plain(v: Any) -> str:
+    """A config or metadata value as a person writes it: ``—`` for unset, ``yes``/``no``,
+    lists comma-separated, objects as ``key: value`` pairs (nested deeper: JSON)."""
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_plain(x) for x in v) if v else "none"
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k}: {_plain(x) if not isinstance(x, (Mapping, list)) else _json(x)}"
+                         for k, x in v.items()) or "none"
+    return _fmt(v)
+
+
 def _value_html(v: Any) -> str:
-    if isinstance(v, (Mapping, list)):
-        return f"<code>{_e(json.dumps(v, ensure_ascii=False, default=str))}</code>"
-    return _e(_fmt(v))
+    if v is None:
+        return '<span class="muted">—</span>'
+    return _e(_plain(v))
 
 
 # ----- header and summary ---------------------------------------------------------------------
@@ -256,16 +273,32 @@ def _header(runs: Sequence[Run]) -> str:
             f'{title}</h1>{"".join(lines)}</div></header>')
 
 
+# Commands that read transcripts made elsewhere: their answers' correctness is not theirs.
+READING_COMMANDS = frozenset({"monitor", "legibility"})
+
+
 def _counts(run: Run, ts: Sequence[Transcript]) -> list[tuple[str, str]]:
-    correct = sum(t.correct is True for t in ts)
-    judged = sum(t.correct is not None for t in ts)
-    acc = f" ({correct / judged:.0%} of {judged} judged)" if judged else ""
-    return [
-        ("transcripts", _e(len(ts))),
-        ("correct", _e(f"{correct}{acc}")),
-        ("failed to parse", _e(sum(t.answer == "" for t in ts))),
-        ("unresolved failures", _e(len(run.failures()))),
-    ]
+    rows = [("transcripts", _e(len(ts)))]
+    if run.info.get("command") not in READING_COMMANDS:
+        correct = sum(t.correct is True for t in ts)
+        judged = sum(t.correct is not None for t in ts)
+        acc = f" ({correct / judged:.0%} of {judged} judged)" if judged else ""
+        forced = sum(bool(t.meta.get("answer_forced")) for t in ts)
+        truncated = sum(t.meta.get("finish_reason") == "length" for t in ts)
+        rows += [("correct", _e(f"{correct}{acc}")),
+                 ("failed to parse", _e(sum(t.answer == "" for t in ts)))]
+        if forced:
+            rows.append(("answers forced", f'{forced} <span class="muted">{_e(FORCED_HELP)}'
+                                           "</span>"))
+        if truncated:
+            rows.append(("CoTs truncated", f'{truncated} <span class="muted">'
+                                           f"{_e(TRUNCATED_HELP)}</span>"))
+    hidden = sum(invisible.count(t.cot) for t in ts)
+    if hidden:
+        rows.append(("invisible characters", '<span class="badge b-bad">'
+                     f"{hidden} in {sum(invisible.count(t.cot) > 0 for t in ts)} CoTs</span>"))
+    rows.append(("unresolved failures", _e(len(run.failures()))))
+    return rows
 
 
 def _summary_table(run: Run, idx: int, many: bool) -> str:
@@ -274,19 +307,25 @@ def _summary_table(run: Run, idx: int, many: bool) -> str:
                                    ("status", _status_badge(info.get("status")))]
     if info.get("resumed"):
         rows.append(("resumed", _e(f"{info['resumed']} time(s)")))
-    rows += [(f"config.{k}", _value_html(v)) for k, v in (info.get("config") or {}).items()]
-    if info.get("seeds"):
-        rows.append(("seeds", _value_html(info["seeds"])))
     for role, m in (info.get("models") or {}).items():
         if isinstance(m, Mapping):
-            rest = ", ".join(f"{k}={v}" for k, v in m.items() if k != "spec")
+            rest = _plain({k: v for k, v in m.items() if k != "spec"})
             cell = f"<code>{_e(m.get('spec', '?'))}</code> <span class=muted>{_e(rest)}</span>"
         else:
             cell = f"<code>{_e(m)}</code>"
         rows.append((f"model: {role}", cell))
     rows += _counts(run, run.transcripts())
+    config = dict(info.get("config") or {})
+    if info.get("seeds"):
+        config["seeds"] = info["seeds"]
+    folded = ""
+    if config:
+        table = _kv_table([(k, _value_html(v)) for k, v in config.items()])
+        folded = (f'<details class="config"><summary>configuration ({len(config)} settings)'
+                  f"</summary>{table}</details>")
     swatch = f'<span class="swatch" style="background:{_color(idx)}"></span>' if many else ""
-    return f'<div class="panel"><h3>{swatch}{_e(_name(run))}</h3>{_kv_table(rows)}</div>'
+    return (f'<div class="panel"><h3>{swatch}{_e(_name(run))}</h3>{_kv_table(rows)}'
+            f"{folded}</div>")
 
 
 def _summary_section(runs: Sequence[Run]) -> str:
@@ -298,7 +337,8 @@ def _summary_section(runs: Sequence[Run]) -> str:
 def _split_metrics(metrics: Mapping[str, Any], prefix: str = "",
                    out: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """Sort metrics into ``ci``, ``scalar`` and ``other`` by shape; nested names get dots."""
-    out = out if out is not None else {"ci": {}, "scalar": {}, "other": {}, "tables": {}}
+    out = out if out is not None else {"ci": {}, "scalar": {}, "other": {}, "tables": {},
+                                       "records": {}}
     for key, value in metrics.items():
         name = f"{prefix}{key}"
         if not prefix and key in ("schema", "curves"):
@@ -309,11 +349,30 @@ def _split_metrics(metrics: Mapping[str, Any], prefix: str = "",
             out["tables"][name] = value
         elif value is None or isinstance(value, (int, float, str)):
             out["scalar"][name] = value
+        elif isinstance(value, list) and all(isinstance(x, (int, float, str)) for x in value):
+            out["scalar"][name] = ", ".join(_fmt(x) for x in value) or "none"
+        elif _is_records(value):
+            out["records"][name] = value
         elif isinstance(value, Mapping) and value:
             _split_metrics(value, f"{name}.", out)
         else:
             out["other"][name] = value
     return out
+
+
+def _is_records(value: Any) -> bool:
+    """A non-empty list of flat objects (rows of a table, e.g. a command's alarms)."""
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(r, Mapping) and all(not isinstance(v, (Mapping, list)) for v in r.values())
+        for r in value)
+
+
+def _records_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{_e(k)}</th>" for k in keys)
+    body = "".join("<tr>" + "".join(f"<td>{_value_html(r.get(k))}</td>" for k in keys) + "</tr>"
+                   for r in rows)
+    return f'<div class="panel"><table><tr>{head}</tr>{body}</table></div>'
 
 
 def _by_run_table(rows: Mapping[str, Sequence[str | None]], runs: Sequence[Run]) -> str:
@@ -329,6 +388,9 @@ def _by_run_table(rows: Mapping[str, Sequence[str | None]], runs: Sequence[Run])
 def _metrics_section(runs: Sequence[Run]) -> str:
     all_metrics = [r.metrics() for r in runs]
     splits = [_split_metrics(m) for m in all_metrics]
+    for run, s in zip(runs, splits, strict=True):
+        shown = SECTION_SHOWS.get(str(run.info.get("command")), ())
+        s["ci"] = {k: v for k, v in s["ci"].items() if not k.startswith(shown)}
     parts = ['<h2 id="metrics">Metrics</h2>']
     for run, s in zip(runs, splits, strict=True):
         for name, md in s["tables"].items():
@@ -347,6 +409,9 @@ def _metrics_section(runs: Sequence[Run]) -> str:
         parts += ["<h3>Other values</h3>", _by_run_table(rows, runs)]
     parts += [c for c in [_curves(all_metrics, [_name(r) for r in runs])] if c]
     for run, s in zip(runs, splits, strict=True):
+        for name, rows in s["records"].items():
+            title = f"{_name(run)}: {name}" if len(runs) > 1 else name
+            parts += [f"<h3>{_e(title)}</h3>", _records_table(rows)]
         for name, value in s["other"].items():
             parts.append(f"<details><summary>{_e(_name(run))}: {_e(name)}</summary>"
                          f'<pre class="json">{_e(_json(value))}</pre></details>')
@@ -400,87 +465,3 @@ def _failures_section(runs: Sequence[Run]) -> str:
         parts.append(f'{title}<div class="panel"><table><tr><th>id</th><th>stage</th>'
                      f'<th>kind</th><th>error</th></tr>{body}</table></div>')
     return "\n".join(parts)
-
-
-# ----- transcript viewer ----------------------------------------------------------------------
-def _transcripts_section(run: Run, idx: int, many: bool) -> str:
-    ts = run.transcripts()
-    title = f"Transcripts: {_e(_name(run))}" if many else "Transcripts"
-    counts = {"all": len(ts), "correct": sum(t.correct is True for t in ts),
-              "incorrect": sum(t.correct is False for t in ts),
-              "unparsed": sum(t.answer == "" for t in ts)}
-    buttons = "".join(f'<button type="button" data-filter="{k}">{_e(label)} '
-                      f'<span class="muted">{counts[k]}</span></button>'
-                      for k, label in FILTERS)
-    bar = (f'<div class="bar">{buttons}<input type="search" placeholder="search id, prompt, '
-           f'CoT, answer…" aria-label="search transcripts"><span class="shown"></span></div>')
-    cards = "".join(_card(t, f"r{idx}-t{i}") for i, t in enumerate(ts)) or \
-        '<p class="muted">No transcripts yet.</p>'
-    return (f'<section class="transcripts" id="transcripts-{idx}" data-filter="all">'
-            f"<h2>{title}</h2>{bar}{cards}</section>")
-
-
-def _card_classes(t: Transcript) -> str:
-    cls = ["card"]
-    if t.correct is True:
-        cls.append("is-correct")
-    elif t.correct is False:
-        cls.append("is-incorrect")
-    if t.answer == "":
-        cls.append("is-unparsed")
-    return " ".join(cls)
-
-
-def _card_head(t: Transcript) -> str:
-    badge = ""
-    if t.correct is not None:
-        badge = ('<span class="badge b-ok">correct</span>' if t.correct
-                 else '<span class="badge b-bad">incorrect</span>')
-    if t.answer == "":
-        badge += ' <span class="badge b-warn">failed to parse</span>'
-    answer = f"<code>{_e(t.answer)}</code>" if t.answer else '<span class="empty">none</span>'
-    gold = f" · gold <code>{_e(t.gold)}</code>" if t.gold is not None else ""
-    chips = _monitor_chips(t.monitor) + "".join(
-        f'<span class="flag">{_e(k)}: {_e(json.dumps(v))}</span>'
-        for k, v in (t.label or {}).items())
-    return (f'<div class="head"><span class="tid">{_e(t.id)}</span>{badge}'
-            f'<span class="ga">answer {answer}{gold}</span>{chips}</div>')
-
-
-def _monitor_chips(monitor: Mapping[str, Any] | None) -> str:
-    chips = []
-    for name, v in (monitor or {}).items():
-        if not isinstance(v, Mapping):
-            chips.append(f'<span class="flag">{_e(name)}: {_e(v)}</span>')
-            continue
-        on = " on" if v.get("flag") else ""
-        score = f" {_fmt(v['score'])}" if isinstance(v.get("score"), (int, float)) else ""
-        mark = "⚑ " if on else ""
-        chips.append(f'<span class="flag{on}" title="{_e(v.get("reason", ""))}">'
-                     f'{mark}{_e(name)}{_e(score)}</span>')
-    return "".join(chips)
-
-
-def _text_col(title: str, text: str) -> str:
-    body = _e(text) if text else '<span class="empty">(empty)</span>'
-    return f"<div><h4>{_e(title)}</h4><pre>{body}</pre></div>"
-
-
-def _card(t: Transcript, dom_id: str) -> str:
-    cols = [_text_col("CoT", t.cot)]
-    if t.paraphrased_cot is not None:
-        cols.append(_text_col("Paraphrased CoT", t.paraphrased_cot))
-    cols.append(_text_col("Answer", t.answer))
-    template = " ".join(["minmax(0,1fr)"] * (len(cols) - 1) + ["minmax(120px,0.4fr)"])
-    details = [f'<details><summary>prompt</summary><pre class="json">{_e(t.prompt)}</pre>'
-               "</details>"]
-    reasons = {k: v.get("reason") for k, v in (t.monitor or {}).items()
-               if isinstance(v, Mapping) and v.get("reason")}
-    for label, value in (("monitor reasons", reasons), ("meta", t.meta), ("other fields", t.extra)):
-        if value:
-            details.append(f'<details><summary>{label}</summary>'
-                           f'<pre class="json">{_e(_json(value))}</pre></details>')
-    return (f'<article class="{_card_classes(t)}" id="{dom_id}" data-id="{_e(t.id)}">'
-            f"{_card_head(t)}{''.join(details[:1])}"
-            f'<div class="cols" style="grid-template-columns:{template}">{"".join(cols)}</div>'
-            f"{''.join(details[1:])}</article>")
