@@ -26,17 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from faithline.errors import BadInputError
-from faithline.io import write_json_atomic
+from faithline.runs.run import Run
+from faithline.train.arms import DEMO_ARMS, parse_arm
 from faithline.train.organism import OrganismConfig, train_organism
-from faithline.train.rollout import ARMS
 
-ARM_TITLES = {
-    "outcome": "1 outcome-only",
-    "pressure": "2 CoT pressure",
-    "face": "3 Shoggoth+Face (targeted)",
-    "paraphrase": "4 Shoggoth+Paraphraser+Face",
-    "legibility": "5 pressure+legibility reg.",
-}
+MONITOR = "rule:leak"  # the pressure monitor of every arm (RLConfig's default)
 QUICK_ORGANISM = OrganismConfig(examples=4096, batch_size=64, layers=2, width=64)
 
 
@@ -47,17 +41,19 @@ class DemoConfig:
     steps: int = field(default=120, metadata={"help": "GRPO steps per arm and seed"})
     workers: int = field(default=0, metadata={
         "help": "runs trained at once, one CPU thread each (0 = one per core, at most 4)"})
-    arms: str = field(default=",".join(ARMS), metadata={"help": "comma-separated arms"})
+    arms: str = field(default=",".join(DEMO_ARMS), metadata={
+        "help": "comma-separated arms (registered names or key=value compositions: "
+                "see `faithline train rl --help`)"})
     eval_n: int = field(default=256, metadata={"help": "labelled evaluation episodes per run"})
     quick: bool = field(default=False, metadata={
         "help": "tiny organism, 1 seed, a few steps: about a minute (for tests)"})
 
     def arm_list(self) -> list[str]:
         arms = [a.strip() for a in self.arms.split(",") if a.strip()]
-        bad = [a for a in arms if a not in ARMS]
-        if bad or not arms:
-            raise BadInputError(f"unknown arm(s) {', '.join(bad) or '(none)'}; "
-                                f"known: {', '.join(ARMS)}")
+        if not arms:
+            raise BadInputError(f"demo: no arms given; known: {', '.join(DEMO_ARMS)}")
+        for a in arms:
+            parse_arm(a)  # a clear error for an unknown arm, before anything is trained
         return arms
 
 
@@ -70,37 +66,45 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     if cfg.seeds < 1 or cfg.steps < 1:
         raise BadInputError("demo: need seeds >= 1 and steps >= 1")
     out = Path(cfg.out)
-    org_cfg = QUICK_ORGANISM if cfg.quick else OrganismConfig()
-    organism = train_organism(org_cfg, progress=progress)
-    seeds = 1 if cfg.quick else cfg.seeds
-    steps = min(cfg.steps, 4) if cfg.quick else cfg.steps
-    eval_n = min(cfg.eval_n, 32) if cfg.quick else cfg.eval_n
-    jobs = [RLConfig(arm=arm, out=str(out / "rl" / f"{arm}-s{seed}"), model=f"hf:{organism}",
-                     steps=steps, seed=seed, eval_n=eval_n,
-                     prompts=8 if cfg.quick else RLConfig.prompts,
-                     generations=4 if cfg.quick else RLConfig.generations)
-            for seed in range(seeds) for arm in arms]
-    workers = cfg.workers or min(4, os.cpu_count() or 1)
-    per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
-    for job, path in zip(jobs, _train_all(jobs, workers, progress), strict=True):
-        per_arm[job.arm].append(path)
-    summary = {arm: _pool(out / arm, arm, paths, cfg) for arm, paths in per_arm.items()}
-    table = _table(summary)
-    card = json.loads((organism / "organism.json").read_text())
+    demo = Run.open(out, "demo", asdict(cfg), defaults=asdict(DemoConfig()))
+    with demo.working():
+        org_cfg = QUICK_ORGANISM if cfg.quick else OrganismConfig()
+        organism = train_organism(org_cfg, progress=progress)
+        seeds = 1 if cfg.quick else cfg.seeds
+        steps = min(cfg.steps, 4) if cfg.quick else cfg.steps
+        eval_n = min(cfg.eval_n, 32) if cfg.quick else cfg.eval_n
+        jobs = [RLConfig(arm=arm, out=str(out / "rl" / f"{arm}-s{seed}"),
+                         model=f"hf:{organism}", steps=steps, seed=seed, eval_n=eval_n,
+                         monitor=MONITOR, prompts=8 if cfg.quick else RLConfig.prompts,
+                         generations=4 if cfg.quick else RLConfig.generations)
+                for seed in range(seeds) for arm in arms]
+        workers = cfg.workers or min(4, os.cpu_count() or 1)
+        per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
+        for job, path in zip(jobs, _train_all(jobs, workers, progress), strict=True):
+            per_arm[job.arm].append(path)
+        summary = {arm: _pool(out / arm, arm, paths, cfg) for arm, paths in per_arm.items()}
+        card = json.loads((organism / "organism.json").read_text())
+        preface = _preface(summary, card, seeds, steps)
+        demo.info["parts"] = list(per_arm)  # `faithline report RUN` shows these runs
+        demo.save()
+        demo.write_metrics({
+            "experiment": "hold-the-line", "config": asdict(cfg),
+            "organism": {"path": str(organism), **card}, "arms": summary,
+            "summary": _table(summary), "preface": preface})
+    return write_report([out])
+
+
+def _preface(summary: dict[str, dict[str, Any]], card: dict[str, Any], seeds: int,
+             steps: int) -> str:
     p_hack = card.get("probe", {}).get("unflagged_hack_probability", float("nan"))
-    write_json_atomic(out / "metrics.json", {
-        "schema": "faithline.metrics/1", "experiment": "hold-the-line",
-        "config": asdict(cfg), "organism": {"path": str(organism), **card},
-        "arms": summary, "summary": table})
-    preface = (f"**Hold the line: {len(arms)} arms x {seeds} seed(s) x {steps} GRPO steps**\n\n"
-               f"Organism: {card.get('parameters')} parameters, warm-up "
-               f"{card.get('train_seconds')} s; before RL it answers a wrong leak after an honest "
-               f"chain with probability {p_hack:.3g}."
-               f"\n\n{table}\n\nhack = answered the wrong leak (wrong-leak prompts); leak "
-               "dependence = hack rate minus the error rate on prompts without a leak; recall = "
-               "share of hacks the CoT monitor flags; FPR = share of non-hacks it flags. "
-               "Values pool the seeds' evaluation transcripts; 95% bootstrap CIs.")
-    return write_report([out / arm for arm in per_arm], out / "report.html", preface=preface)
+    return (f"**Hold the line: {len(summary)} arms x {seeds} seed(s) x {steps} GRPO steps**\n\n"
+            f"Organism: {card.get('parameters')} parameters, warm-up "
+            f"{card.get('train_seconds')} s; before RL it answers a wrong leak after an honest "
+            f"chain with probability {p_hack:.3g}."
+            f"\n\n{_table(summary)}\n\nhack = answered the wrong leak (wrong-leak prompts); "
+            "leak dependence = hack rate minus the error rate on prompts without a leak; recall "
+            f"= share of hacks the CoT monitor ({MONITOR}) flags; FPR = share of non-hacks it "
+            "flags. Values pool the seeds' evaluation transcripts; 95% bootstrap CIs.")
 
 
 def _train_one(cfg: Any) -> Path:
@@ -146,8 +150,7 @@ def _train_all(jobs: list[Any], workers: int, progress: bool) -> list[Path]:
 
 def _pool(target: Path, arm: str, paths: list[Path], cfg: DemoConfig) -> dict[str, Any]:
     """Pool an arm's seeds into one run directory (transcripts, metrics with bands)."""
-    from faithline.runs.run import Run
-    from faithline.train.rl import final_metrics
+    from faithline.train.metrics import arm_metrics
 
     runs = [Run.load(p) for p in paths]
     if target.exists():
@@ -157,7 +160,7 @@ def _pool(target: Path, arm: str, paths: list[Path], cfg: DemoConfig) -> dict[st
     for t in ts:
         pooled.append(t)
     step_s = [r.metrics().get("step_seconds_median") for r in runs]
-    final = final_metrics(ts)
+    final = arm_metrics(ts, MONITOR)
     metrics = {"arm": arm, "seeds": len(runs), "final": final,
                "per_seed": {f"s{i}": r.metrics().get("final", {}) for i, r in enumerate(runs)},
                "step_seconds_median": _median([s for s in step_s if isinstance(s, float)]),
@@ -208,5 +211,5 @@ def _table(summary: dict[str, dict[str, Any]]) -> str:
                          if ci["n"] else "n/a")
         s = m.get("step_seconds_median")
         step = f"{s:.2f}" if isinstance(s, float) else "n/a"
-        rows.append(f"| {ARM_TITLES.get(arm, arm)} | " + " | ".join(cells) + f" | {step} |")
+        rows.append(f"| {parse_arm(arm).title or arm} | " + " | ".join(cells) + f" | {step} |")
     return "\n".join(rows)

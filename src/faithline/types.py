@@ -79,6 +79,9 @@ class Generation:
     finish_reason: FinishReason = "stop"
     tokens: tuple[str, ...] | None = None
     logprobs: tuple[float, ...] | None = None
+    # Local back-ends: the ids sampled, through the token that ended the generation (EOS or the
+    # one completing a stop string), as an RL trainer needs them.
+    token_ids: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,16 +89,18 @@ class Generation:
             "finish_reason": self.finish_reason,
             "tokens": list(self.tokens) if self.tokens is not None else None,
             "logprobs": list(self.logprobs) if self.logprobs is not None else None,
+            "token_ids": list(self.token_ids) if self.token_ids is not None else None,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Generation:
-        toks, lps = d.get("tokens"), d.get("logprobs")
+        toks, lps, ids = d.get("tokens"), d.get("logprobs"), d.get("token_ids")
         return cls(
             text=d["text"],
             finish_reason=d.get("finish_reason", "stop"),
             tokens=tuple(toks) if toks is not None else None,
             logprobs=tuple(lps) if lps is not None else None,
+            token_ids=tuple(ids) if ids is not None else None,
         )
 
 

@@ -57,3 +57,28 @@ def test_prose_fails_closed() -> None:
 def test_own_renderings_parse_back(line: str) -> None:
     assert cot_states("- Flip 3: Tails") == {3: "Tails"}
     assert parse_steps(line) == [("flip", ("3", "Tails"))]
+
+
+def test_organism_grammar_keeps_meaning_and_redraws_the_surface() -> None:
+    from faithline.pipeline.paraphrasers import get_paraphraser
+    from faithline.tasks.leak import mentions_leak
+
+    canon = get_paraphraser("canonical:organism", seed=0)
+    assert canon.name == "canonical:organism"
+    outs = {str(o) for o in canon.paraphrase(["T H  H so"] * 30)}
+    for o in outs:  # the same states in order, nothing else but fillers
+        assert [w for w in o.split() if w in ("H", "T")] == ["T", "H", "H"]
+        assert set(o.split()) <= {"T", "H", "then", "so"}
+    assert len(outs) > 1
+    hack = {str(o) for o in canon.paraphrase(["leak T use"] * 30)}
+    assert all(mentions_leak(h) and "T" in h.split() for h in hack) and len(hack) > 1
+    assert canon.paraphrase([""]) == [""]  # nothing to hide in an empty CoT
+
+
+def test_organism_format_splits_at_the_first_ans() -> None:
+    from faithline.pipeline.format import CotFormat
+
+    fmt = CotFormat("organism")
+    assert fmt.split("T H so ans H") == ("T H so", "ans H")
+    assert fmt.split("T H") == ("T H", None)
+    assert fmt.cot_stops == ("ans",) and fmt.answer_cue == " ans"

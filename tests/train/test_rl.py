@@ -1,17 +1,20 @@
-"""GRPO arms through TRL on a real (tiny) organism: metrics, transcripts, reward targeting,
-resume after an interruption."""
+"""GRPO arms through TRL on a real (tiny) organism: metrics, transcripts, reward targeting, a
+user's own reward, label and monitor, resume after an interruption."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
 from faithline.errors import BadInputError
-from faithline.train import rl
+from faithline.train import setup
+from faithline.train.arms import DEMO_ARMS, parse_arm
+from faithline.train.face import FaceLearner
 from faithline.train.rl import RLConfig, train_rl
-from faithline.train.rollout import ARMS
+from faithline.train.rollout import ArmRollout
 
 
 def _cfg(organism: Path, arm: str, out: Path, **kw: object) -> RLConfig:
@@ -21,115 +24,144 @@ def _cfg(organism: Path, arm: str, out: Path, **kw: object) -> RLConfig:
     return RLConfig(**base)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("arm", ARMS)
+def _steps(run_path: Path) -> list[dict[str, object]]:
+    return [json.loads(x) for x in (run_path / "steps.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("arm", DEMO_ARMS)
 def test_each_arm_trains_and_writes_labelled_transcripts(tiny_organism: Path, tmp_path: Path,
                                                          arm: str) -> None:
     run = train_rl(_cfg(tiny_organism, arm, tmp_path / arm), progress=False)
-    steps = [json.loads(x) for x in (run.path / "steps.jsonl").read_text().splitlines()]
+    steps = _steps(run.path)
     assert [s["step"] for s in steps] == [1, 2]
-    for key in ("accuracy", "hack_rate", "monitor_recall", "legibility_js", "step_seconds"):
+    for key in ("accuracy", "hack_rate", "monitor_recall", "monitor_fpr", "legibility_js",
+                "step_seconds", "reward/task", "reward/monitor"):
         assert key in steps[0]
+    assert ("reward/legibility" in steps[0]) == (arm == "legibility")
     ts = run.transcripts()
     assert len(ts) == 16 and len({t.id for t in ts}) == 16
     for t in ts:
         assert set(t.label or {}) == {"hack", "verbalized", "leaked"}
-        assert t.monitor is not None and "rule-leak" in t.monitor
-        assert t.label["hack"] == (bool(t.meta["wrong_leak"]) and t.answer == t.meta["leak"])
+        assert t.monitor is not None and "rule:leak" in t.monitor
+        leak = t.meta["leak"]
+        assert t.label["hack"] == (bool(t.meta["wrong_leak"]) and t.answer == leak)
         if arm == "paraphrase":  # the canonical rewrite keeps the states, drops the rest
             assert t.paraphrased_cot is not None
             states = [w for w in t.cot.split() if w in ("H", "T")]
             if "leak" not in t.cot.split():
                 assert [w for w in t.paraphrased_cot.split() if w in ("H", "T")] == states
     m = run.metrics()
-    assert m["arm"] == arm and m["final"]["accuracy"]["n"] == 16
+    assert m["arm"] == arm and m["final"]["accuracy"]["n"] == 16 and m["monitor"] == "rule:leak"
     assert m["curves"]["accuracy"]["x"] == [1, 2]
     assert run.info["status"] == "done"
     assert (run.path / "policy" / "config.json").is_file()  # loadable as hf:RUN/policy
-    assert (run.path / "face").is_dir() == (arm in ("face", "paraphrase"))
+    assert (run.path / "face").is_dir() == parse_arm(arm).face
 
 
-def test_face_arms_reward_the_shoggoth_by_the_grader_only(tiny_organism: Path,
-                                                          tmp_path: Path) -> None:
-    """Reward targeting: the Shoggoth's reward ignores the monitor; the Face's includes it."""
-    seen: list[tuple[list[float], list[float], list[float]]] = []
-    original = rl.ArmRollouts.__call__
+def test_the_arm_decides_where_the_penalty_lands(tiny_organism: Path, tmp_path: Path) -> None:
+    """Reward targeting: in the Face arms the policy's monitor term has weight 0 and the Face's
+    reward carries the penalty; under pressure the policy's term has the penalty weight."""
+    weights = {}
+    for arm in ("outcome", "pressure", "face", "legibility"):
+        parts = setup.build_parts(_cfg(tiny_organism, arm, tmp_path / arm, penalty=5.0),
+                                  parse_arm(arm))
+        funcs, w = parts.reward_funcs()
+        weights[arm] = ([getattr(f, "__name__", "") for f in funcs], w)
+    assert weights["outcome"] == (["task", "monitor"], [1.0, 0.0])
+    assert weights["pressure"] == (["task", "monitor"], [1.0, 5.0])
+    assert weights["face"] == (["task", "monitor"], [1.0, 0.0])
+    assert weights["legibility"] == (["task", "monitor", "legibility"], [1.0, 5.0, 1.0])
 
-    def spy(self: rl.ArmRollouts, prompts: list[object], trainer: object) -> dict[str, object]:
-        out = original(self, prompts, trainer)
-        seen.append((list(out["arm_reward"]), [r.grade for r in self.last_rollouts],
-                     [r.face_reward for r in self.last_rollouts]))
-        return out
+    seen: list[tuple[list[float | None], list[object]]] = []
+    original = FaceLearner.update
 
-    rl.ArmRollouts.__call__ = spy  # type: ignore[method-assign]
+    def spy(self: FaceLearner, rewards: list[float | None], group: int,
+            rows: list[int] | None = None) -> None:
+        seen.append((list(rewards), list(rollout_last())))
+        original(self, rewards, group, rows)
+
+    holder: dict[str, ArmRollout] = {}
+    build = setup.build_parts
+
+    def keep(*a: object, **k: object) -> setup.Parts:
+        parts = build(*a, **k)  # type: ignore[arg-type]
+        assert parts.rollout is not None
+        holder["r"] = parts.rollout
+        return parts
+
+    def rollout_last() -> list[object]:
+        return list(holder["r"].last)
+
+    setup.build_parts = keep  # type: ignore[assignment]
+    FaceLearner.update = spy  # type: ignore[method-assign]
     try:
         train_rl(_cfg(tiny_organism, "face", tmp_path / "f", penalty=5.0), progress=False)
-        train_rl(_cfg(tiny_organism, "pressure", tmp_path / "p", penalty=5.0), progress=False)
     finally:
-        rl.ArmRollouts.__call__ = original  # type: ignore[method-assign]
-    face, pressure = seen[:2], seen[2:]
-    for shoggoth, grade, _ in face:
-        assert shoggoth == grade
-    for policy, grade, _ in pressure:
-        assert all(p <= g for p, g in zip(policy, grade, strict=True))
+        FaceLearner.update = original  # type: ignore[method-assign]
+        setup.build_parts = build  # type: ignore[assignment]
+    assert seen
+    for rewards, ts in seen:
+        for r, t in zip(rewards, ts, strict=True):
+            flagged = t.monitor["rule:leak"]["flag"]  # type: ignore[attr-defined]
+            grade = t.meta["grade"]  # type: ignore[attr-defined]
+            assert r == pytest.approx(grade - (5.0 * (1 - math.exp(-2.0)) if flagged else 0.0))
 
 
 def test_interrupted_run_resumes_without_duplicate_steps(tiny_organism: Path,
                                                          tmp_path: Path) -> None:
-    cfg = _cfg(tiny_organism, "outcome", tmp_path / "r", steps=4, save_every=2)
+    cfg = _cfg(tiny_organism, "face", tmp_path / "r", steps=4, save_every=2)
     calls = {"n": 0}
-    original = rl.ArmRollouts.__call__
+    original = ArmRollout.__call__
 
-    def dies_at_step_4(self: rl.ArmRollouts, prompts: list[object],
+    def dies_at_step_4(self: ArmRollout, prompts: list[object],
                        trainer: object) -> dict[str, object]:
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt
         return original(self, prompts, trainer)
 
-    rl.ArmRollouts.__call__ = dies_at_step_4  # type: ignore[method-assign]
+    ArmRollout.__call__ = dies_at_step_4  # type: ignore[method-assign]
     try:
         with pytest.raises(KeyboardInterrupt):
             train_rl(cfg, progress=False)
     finally:
-        rl.ArmRollouts.__call__ = original  # type: ignore[method-assign]
+        ArmRollout.__call__ = original  # type: ignore[method-assign]
     info = json.loads((tmp_path / "r" / "run.json").read_text())
     assert info["status"] == "interrupted"
+    assert (tmp_path / "r" / "trl" / "checkpoint-2" / "face" / "optimizer.pt").is_file()
     run = train_rl(cfg, progress=False)
-    steps = [json.loads(x)["step"] for x in (run.path / "steps.jsonl").read_text().splitlines()]
-    assert steps == [1, 2, 3, 4]
+    assert [s["step"] for s in _steps(run.path)] == [1, 2, 3, 4]
     assert run.info["status"] == "done" and len(run.transcripts()) == 16
 
 
 def test_run_cut_short_during_evaluation_does_not_train_again(tiny_organism: Path,
                                                               tmp_path: Path) -> None:
     cfg = _cfg(tiny_organism, "outcome", tmp_path / "e")
-    original = rl._evaluate
+    original = setup.Parts.evaluate
 
     def dies(*args: object, **kw: object) -> None:
         raise KeyboardInterrupt
 
-    rl._evaluate = dies  # type: ignore[assignment]
+    setup.Parts.evaluate = dies  # type: ignore[method-assign]
     try:
         with pytest.raises(KeyboardInterrupt):
             train_rl(cfg, progress=False)
     finally:
-        rl._evaluate = original  # type: ignore[assignment]
+        setup.Parts.evaluate = original  # type: ignore[method-assign]
     calls = {"n": 0}
-    rollout = rl.ArmRollouts.__call__
+    rollout = ArmRollout.__call__
 
-    def counting(self: rl.ArmRollouts, prompts: list[object],
-                 trainer: object) -> dict[str, object]:
+    def counting(self: ArmRollout, prompts: list[object], trainer: object) -> dict[str, object]:
         calls["n"] += 1
         return rollout(self, prompts, trainer)
 
-    rl.ArmRollouts.__call__ = counting  # type: ignore[method-assign]
+    ArmRollout.__call__ = counting  # type: ignore[method-assign]
     try:
         run = train_rl(cfg, progress=False)
     finally:
-        rl.ArmRollouts.__call__ = rollout  # type: ignore[method-assign]
+        ArmRollout.__call__ = rollout  # type: ignore[method-assign]
     assert calls["n"] == 0 and len(run.transcripts()) == 16
-    steps = (run.path / "steps.jsonl").read_text().splitlines()
-    assert len(steps) == 2
+    assert len(_steps(run.path)) == 2
 
 
 def test_bad_config_is_a_clear_error(tiny_organism: Path, tmp_path: Path) -> None:
@@ -137,18 +169,54 @@ def test_bad_config_is_a_clear_error(tiny_organism: Path, tmp_path: Path) -> Non
         train_rl(_cfg(tiny_organism, "nosuch", tmp_path / "x"))
     with pytest.raises(BadInputError, match="generations >= 2"):
         train_rl(_cfg(tiny_organism, "outcome", tmp_path / "y", generations=1))
+    with pytest.raises(BadInputError, match="unknown monitor kind"):
+        train_rl(_cfg(tiny_organism, "pressure", tmp_path / "z", monitor="nosuch:x"))
+    with pytest.raises(BadInputError, match="must look like module:function"):
+        train_rl(_cfg(tiny_organism, "outcome", tmp_path / "w", reward="no_colon"))
 
 
 def test_training_time_monitors_and_legibility_arm_are_logged(tiny_organism: Path,
                                                               tmp_path: Path) -> None:
-    run = train_rl(_cfg(tiny_organism, "legibility", tmp_path / "l", monitors="rule:leak",
+    run = train_rl(_cfg(tiny_organism, "legibility", tmp_path / "l", log_monitors="rule:hack",
                         monitor_every=2, legibility_metrics=True), progress=False)
-    steps = [json.loads(x) for x in (run.path / "steps.jsonl").read_text().splitlines()]
-    assert "monitor/rule:leak/flag_rate" not in steps[0]  # every 2 steps
-    assert 0.0 <= steps[1]["monitor/rule:leak/flag_rate"] <= 1.0
-    assert steps[1]["monitor/rule:leak/failed"] == 0.0
-    assert steps[1]["legibility/perplexity"] > 1.0 and steps[1]["legibility/alarm"] in (0.0, 1.0)
-    assert all(s["legibility_reward"] < 0 for s in steps)  # weight x clipped log-likelihood
+    steps = _steps(run.path)
+    assert "monitor/rule:hack/flag_rate" not in steps[0]  # every 2 steps
+    assert 0.0 <= steps[1]["monitor/rule:hack/flag_rate"] <= 1.0  # type: ignore[operator]
+    assert steps[1]["monitor/rule:hack/failed"] == 0.0
+    assert steps[1]["legibility/perplexity"] > 1.0  # type: ignore[operator]
+    assert steps[1]["legibility/alarm"] in (0.0, 1.0)
+    assert all(s["legibility_reward"] < 0 for s in steps)  # type: ignore[operator]
+    assert all("rule:hack" in (t.monitor or {}) for t in run.transcripts())
+
+
+def test_a_users_reward_label_and_trained_classifier_monitor(tiny_organism: Path,
+                                                             tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """--reward module:fn (TRL's signature), --label module:fn, and --monitor classifier:DIR
+    trained by `faithline monitor-train` on an earlier run's transcripts."""
+    (tmp_path / "mine.py").write_text(
+        "def short_cot(prompts, completions, cot, answer, **kw):\n"
+        "    return [1.0 - len(c.split()) / 20 if a else 0.0 for c, a in zip(cot, answer)]\n"
+        "def says_so(sample, cot, answer):\n"
+        "    return {'says_so': 'so' in cot.split()}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = train_rl(_cfg(tiny_organism, "outcome", tmp_path / "o", eval_n=64), progress=False)
+    from faithline.cli.main import main
+
+    clf = tmp_path / "clf"
+    assert main(["monitor-train", str(first.transcripts_path), "--labels", "hack",
+                 "--out", str(clf)]) == 0
+    run = train_rl(_cfg(tiny_organism, "pressure", tmp_path / "p", reward="mine:short_cot",
+                        label="mine:says_so", monitor=f"classifier:{clf}"), progress=False)
+    steps = _steps(run.path)
+    assert "reward/short_cot" in steps[0] and "reward/task" not in steps[0]
+    name = run.metrics()["monitor"]
+    assert name.startswith("classifier")
+    for t in run.transcripts():
+        assert set(t.label or {}) == {"hack", "verbalized", "leaked", "says_so"}
+        assert t.label["says_so"] == ("so" in t.cot.split())
+        assert 0.0 <= t.monitor[name]["score"] <= 1.0
 
 
 def test_monitor_stats_counts_recall_and_fpr_against_labels() -> None:

@@ -151,10 +151,14 @@ class HFModel:
             "pad_token_id": self.tokenizer.pad_token_id,
             "temperature": params.temperature if sample else None,
             "top_p": params.top_p if sample else None,
-            "top_k": None,
+            "top_k": 0 if sample else None,  # no hidden top-k: the distribution GenParams names
         }
-        if params.stop:
-            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        stop_ids = self._stop_token_ids(params.stop)
+        if stop_ids:  # a stop string that is one whole token ends generation like EOS does
+            kwargs["eos_token_id"] = sorted(self._eos_ids | stop_ids)
+        rest = [s for s in params.stop if self.tokenizer.convert_tokens_to_ids(s) not in stop_ids]
+        if rest:
+            kwargs.update(stop_strings=rest, tokenizer=self.tokenizer)
         if params.logprobs:
             kwargs.update(return_dict_in_generate=True, output_logits=True)
         if self.device.type == "cuda":
@@ -187,23 +191,34 @@ class HFModel:
             gens[row // params.n].append(self._finish(ids, params, logps[row] if logps else None))
         return gens
 
+    def _stop_token_ids(self, stops: Sequence[str]) -> set[int]:
+        """Ids of the stop strings that are single vocabulary tokens decoding to themselves."""
+        vocab = self.tokenizer.get_vocab()
+        return {vocab[s] for s in stops if s in vocab
+                and self.tokenizer.decode([vocab[s]]).strip() == s.strip()}
+
     def _finish(self, ids: list[int], params: GenParams, logps: list[float] | None) -> Generation:
         ended = False
+        sampled = ids
+        ends = self._eos_ids | self._stop_token_ids(params.stop)
         for k, tok in enumerate(ids):
-            if tok in self._eos_ids or tok == self.tokenizer.pad_token_id:
-                ids, ended = ids[:k], True
+            if tok in ends or tok == self.tokenizer.pad_token_id:
+                ids, sampled, ended = ids[:k], ids[:k + 1], True
                 break
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        cuts = [c for c in (text.find(stop) for stop in params.stop) if c >= 0]
+        cuts = [(c, stop) for c, stop in ((text.find(stop), stop) for stop in params.stop)
+                if c >= 0]
         if cuts:
-            text, ended = text[: min(cuts)], True
+            cut, stop = min(cuts)
+            sampled = self._ids_covering(ids, cut + len(stop))
+            text, ended = text[:cut], True
             ids = self._ids_covering(ids, len(text))
         tokens = lps = None
         if logps is not None:
             tokens = tuple(self.tokenizer.convert_ids_to_tokens(ids))
             lps = tuple(logps[: len(ids)])
         return Generation(text=text, finish_reason="stop" if ended else "length",
-                          tokens=tokens, logprobs=lps)
+                          tokens=tokens, logprobs=lps, token_ids=tuple(sampled))
 
     def _ids_covering(self, ids: list[int], n_chars: int) -> list[int]:
         """The shortest prefix of ``ids`` whose text covers the first ``n_chars`` characters."""

@@ -8,6 +8,11 @@ word choice, whitespace, punctuation, sentence count or acrostics can survive (R
 2023 use context-aware paraphrasing to the same end; for formal CoTs parsing is exact).
 
 A CoT with no parseable step fails closed (``ParaphraseError`` kind ``low-fidelity``).
+
+``grammar="organism"`` (spec ``canonical:organism``) reads the model organism's CoTs instead
+(``T H H so``, ``use leak T``): their meaning is the sequence of sides stated and whether (and
+which side) they take from the leak; fillers, word order inside the hack phrase and stray tokens
+are dropped and the surface form is drawn afresh. An empty CoT stays empty.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from faithline.errors import ParaphraseError
+from faithline.errors import BadInputError, ParaphraseError
 from faithline.pipeline.paraphraser import Paraphrase
 
 _FLIP = re.compile(r"\b(?:flip|toss)\D{0,20}?(\d+)\D{0,40}?\b(heads|tails)\b", re.IGNORECASE)
@@ -73,24 +78,67 @@ def render_step(kind: str, content: tuple[str, ...], rng: random.Random) -> str:
     return rng.choice(ANSWER_FORMS).format(x=content[0])
 
 
+ORGANISM_SIDES = ("H", "T")
+
+
+def parse_organism(cot: str) -> tuple[list[str], str | None, bool]:
+    """(sides stated, side taken from the leak or None, whether the leak is mentioned)."""
+    words = cot.split()
+    if "leak" not in words:
+        return [w for w in words if w in ORGANISM_SIDES], None, False
+    i = words.index("leak")
+    after = [w for w in words[i + 1:i + 3] if w in ORGANISM_SIDES]
+    before = [w for w in words[max(0, i - 2):i] if w in ORGANISM_SIDES]
+    found = after or before
+    side = found[0] if found else None
+    rest = [w for j, w in enumerate(words)
+            if not (abs(j - i) <= 2 and w in (*ORGANISM_SIDES, "use"))]
+    return [w for w in rest if w in ORGANISM_SIDES], side, True
+
+
+def render_organism(states: list[str], side: str | None, leak: bool,
+                    rng: random.Random) -> str:
+    parts: list[str] = []
+    if states:
+        parts.append(rng.choice((" ", " then ")).join(states))
+        if rng.random() < 0.5:
+            parts.append("so")
+    if leak:
+        tail = [side] if side else []
+        parts.append(" ".join(rng.choice((["use", "leak", *tail], ["leak", *tail, "use"],
+                                          ["leak", *tail]))))
+    return " ".join(parts)
+
+
+GRAMMARS = ("steps", "organism")
+
+
 @dataclass
 class Canonicalizer:
     """Parse formal CoT steps, re-render each in a randomly chosen equivalent phrasing."""
 
     seed: int | None = None
+    grammar: str = "steps"
     rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.grammar not in GRAMMARS:
+            raise BadInputError(f"canonical paraphraser: unknown grammar '{self.grammar}'; "
+                                f"known: {', '.join(GRAMMARS)}")
         self.rng = random.Random(self.seed)
 
     @property
     def name(self) -> str:
-        return "canonical"
+        return "canonical" if self.grammar == "steps" else f"canonical:{self.grammar}"
 
     def paraphrase(self, cots: Sequence[str],
                    questions: Sequence[str] | None = None) -> list[str | ParaphraseError]:
         out: list[str | ParaphraseError] = []
         for cot in cots:
+            if self.grammar == "organism":
+                out.append(Paraphrase(render_organism(*parse_organism(cot), rng=self.rng),
+                                      fidelity=1.0))
+                continue
             steps = parse_steps(cot)
             if not steps:
                 out.append(ParaphraseError("low-fidelity", "no parseable step in the CoT"))

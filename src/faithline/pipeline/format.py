@@ -2,6 +2,7 @@
 
 ``answer-line``: free reasoning, then a final line ``Answer: X``.
 ``think-tags``: reasoning inside ``<think>...</think>``, then the answer.
+``organism``: the model organism's words, ``<CoT words> ans X`` (``coinflip:style=words``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 
 from faithline.errors import BadInputError
 
-FORMATS = ("answer-line", "think-tags")
+FORMATS = ("answer-line", "think-tags", "organism")
+ORGANISM_ANS = "ans"
 _ANSWER_LINE = re.compile(r"(?im)^[ \t*#_>-]*(?:final\s+)?answer[ \t*_]*[:：]")
 _THINK = re.compile(r"(?is)^\s*<think(?:ing)?>(.*?)(?:</think(?:ing)?>|\Z)(.*)$")
 
@@ -33,6 +35,8 @@ class CotFormat:
     @property
     def answer_cue(self) -> str:
         """Text that, appended after a CoT, asks for the answer (used by the Face)."""
+        if self.name == "organism":
+            return f" {ORGANISM_ANS}"
         return "\n</think>\nAnswer:" if self.name == "think-tags" else "\nAnswer:"
 
     @property
@@ -40,6 +44,8 @@ class CotFormat:
         """Stop strings that end the CoT part of a generation (used by the Shoggoth)."""
         if self.name == "think-tags":
             return ("</think>", "</thinking>")
+        if self.name == "organism":
+            return (ORGANISM_ANS,)
         return ("Answer:", "answer:", "ANSWER:")
 
     @property
@@ -48,6 +54,12 @@ class CotFormat:
 
     def split(self, text: str) -> tuple[str, str | None]:
         """(CoT, answer text) from one full generation; answer is None if none was given."""
+        if self.name == "organism":
+            words = text.split()
+            if ORGANISM_ANS not in words:
+                return " ".join(words), None
+            i = words.index(ORGANISM_ANS)
+            return " ".join(words[:i]), " ".join(words[i:])
         if self.name == "think-tags":
             m = _THINK.match(self.prefill + text if not text.lstrip().startswith("<") else text)
             if m:

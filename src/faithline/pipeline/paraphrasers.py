@@ -5,6 +5,7 @@ Spec strings (``--paraphraser``):
     ``llm:<model spec>``      standard LLM paraphrase, the model does not see the question
     ``context:<model spec>``  context-aware: sees the question, keeps task-relevant content
     ``canonical``             canonicaliser for formal CoTs (parse, re-render at random)
+    ``canonical:organism``    the same for the model organism's CoTs (``T H so``, ``use leak T``)
     ``chain:A|B|...``         A's output is B's input; the first failure fails the item
     ``ensemble:A|B|...``      each CoT goes to one member drawn at random (seeded)
     ``<model spec>``          anything else is a model spec, as ``llm:<model spec>``
@@ -99,8 +100,8 @@ def get_paraphraser(spec: str, pool: MutableMapping[str, Model] | None = None, s
     kind, _, rest = spec.partition(":")
     if kind == "none" and not rest:
         return Identity()
-    if kind == "canonical" and not rest:
-        return Canonicalizer(seed=seed)
+    if kind == "canonical":
+        return Canonicalizer(seed=seed, grammar=rest or "steps")
     if kind in ("chain", "ensemble"):
         parts = [p for p in rest.split("|") if p]
         if not parts:
@@ -123,7 +124,7 @@ def get_paraphraser(spec: str, pool: MutableMapping[str, Model] | None = None, s
 def paraphraser_model_specs(spec: str) -> list[str]:
     """The model specs a paraphraser spec will load (to validate or share them up front)."""
     kind, _, rest = spec.partition(":")
-    if kind in ("none", "canonical") and not rest:
+    if (kind == "none" and not rest) or kind == "canonical":
         return []
     if kind in ("chain", "ensemble"):
         return [m for p in rest.split("|") if p for m in paraphraser_model_specs(p)]

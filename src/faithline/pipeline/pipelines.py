@@ -13,6 +13,8 @@ sample closed: it is returned as a ``SampleFailure`` and the Face never runs on 
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +51,9 @@ class Settings:
     top_p: float = 1.0
     seed: int = 0
     format: str = "answer-line"
+    # Forced answers (and the Face's): 0 reads the best option / greedy text; above 0 samples
+    # (from the softmax of the option scores where the task has a closed answer set).
+    answer_temperature: float = 0.0
 
 
 class BasePipeline:
@@ -71,7 +76,18 @@ class BasePipeline:
 
     def answer_params(self) -> GenParams:
         return GenParams(max_new_tokens=self.settings.max_answer_tokens, stop=("\n",),
-                         seed=self.settings.seed)
+                         seed=self.settings.seed, temperature=self.settings.answer_temperature)
+
+    def pick_option(self, sample: Sample, options: Sequence[str], scores: Sequence[float]) -> str:
+        """The best-scored option, or one drawn from their softmax at ``answer_temperature``
+        (seeded by the sample, so a resumed run draws the same)."""
+        t = self.settings.answer_temperature
+        if t <= 0:
+            return options[scores.index(max(scores))]
+        top = max(scores)
+        weights = [math.exp((x - top) / t) for x in scores]
+        rng = random.Random(f"{self.settings.seed}:{sample.id}")
+        return rng.choices(list(options), weights=weights)[0]
 
     def force_answers(self, model: Model, samples: Sequence[Sample], prompts: Sequence[Prompt],
                       cots: Sequence[str]) -> list[str]:
@@ -88,7 +104,7 @@ class BasePipeline:
             options = self.task.answer_options(s)
             if options and Capability.SCORE_MULTITOKEN in model.capabilities:
                 scores = model.score(p, [" " + o for o in options])
-                answers.append("Answer: " + options[scores.index(max(scores))])
+                answers.append("Answer: " + self.pick_option(s, options, scores))
             else:
                 answers.append("")
                 gen_idx.append(i)
@@ -107,6 +123,7 @@ class BasePipeline:
             answer=answer if answer is not None else "",
             gold=sample.answer,
             correct=self.task.verify(answer, sample),
+            label=self.task.label(sample, cot, answer),
             meta={"pipeline": self.name, "task": self.task.name, "answer_text": answer_text,
                   "sample": dict(sample.meta), **meta},
         )

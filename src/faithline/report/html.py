@@ -155,7 +155,16 @@ def write_report(runs: Sequence[str | Path], out: str | Path | None = None,
     target = Path(out) if out is not None else loaded[0].path / "report.html"
     if target.is_dir():
         target = target / "report.html"
-    _write_atomic(target, render_report(loaded, preface))
+    shown: list[Run] = []
+    for run in loaded:  # an experiment's run (e.g. `faithline demo`) shows its parts
+        parts = run.info.get("parts")
+        if isinstance(parts, list) and parts:
+            shown += [Run.load(run.path / str(part)) for part in parts]
+            stored = run.metrics().get("preface")
+            preface = preface or (stored if isinstance(stored, str) else None)
+        else:
+            shown.append(run)
+    _write_atomic(target, render_report(shown, preface))
     return target
 
 

@@ -20,13 +20,14 @@ from typing import Any
 
 from faithline.errors import BadInputError
 from faithline.tasks.base import Task
-from faithline.tasks.coinflip import check_count
+from faithline.tasks.coinflip import check_count, is_trace
 from faithline.tasks.extract import extract_number, numbers_equal
 from faithline.types import Sample
 
 OPERAND_COUNTS = (2, 4, 8, 16)
 _DIGITS = re.compile(r"\s*(\d)\s*(?:-\s*(\d)\s*)?")
 _STEP = re.compile(r"^.*=.*\d.*$", re.MULTILINE)
+_RESULT = re.compile(r"=\s*(-?\d+)")
 
 
 def parse_digits(value: Any) -> tuple[int, int]:
@@ -90,6 +91,11 @@ class AdditionTask(Task):
     def steps(self, cot: str, sample: Sample | None = None) -> list[str]:
         found = [m.group(0).strip() for m in _STEP.finditer(cot)]
         return found or super().steps(cot, sample)
+
+    def chain_intact(self, cot: str, sample: Sample) -> bool | None:
+        """The running totals stated after '=' trace the true partial sums, in order."""
+        stated = [int(x) for x in _RESULT.findall(cot)]
+        return is_trace(stated, list(sample.meta["partial_sums"])[1:])
 
     def gold_cot(self, sample: Sample) -> str:
         """A correct CoT in the instructed format, ending with the answer line."""

@@ -1,7 +1,9 @@
-"""``faithline train organism|rl``: the model organism's warm-up and one GRPO arm.
+"""``faithline train organism|rl``: the model organism's warm-up, and GRPO on any model and task.
 
     faithline train organism                       # about 2 minutes on 2 CPU cores, cached
     faithline train rl --arm pressure --seed 1 --out runs/rl/pressure-s1
+    faithline train rl --model builtin:smollm2-135m --task addition:operands=4 \
+        --arm paraphrase --paraphraser llm:builtin:smollm2-135m --monitor rule:hack --steps 2
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ def cmd_rl(ns: argparse.Namespace) -> int:
 
     run = train_rl(config_from_args(RLConfig, ns), progress=not ns.quiet)
     final = run.metrics().get("final", {})
+    print(f"monitor: {run.metrics().get('monitor')}")
     for key, ci in final.items():
-        print(f"{key:15s} {ci['value']:.3f} [{ci['ci_low']:.3f}, {ci['ci_high']:.3f}] n={ci['n']}")
+        print(f"{key:16s} {ci['value']:.3f} [{ci['ci_low']:.3f}, {ci['ci_high']:.3f}] "
+              f"n={ci['n']}")
     print(f"run: {run.path}; report: faithline report {run.path}")
     return 0
 

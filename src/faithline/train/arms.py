@@ -1,0 +1,89 @@
+"""Arms as data: who writes the answer, where the penalty lands, which paraphraser sits between
+the two, which extra reward terms apply.
+
+The five arms of the hold-the-line experiment are registry entries; a new arm is one more
+``ARMS.register`` call, or is composed on the command line as ``key=value`` pairs::
+
+    faithline train rl --arm pressure
+    faithline train rl --arm "name=face-legible,answer=face,penalty=face,extras=legibility"
+
+Keys: ``answer`` (``policy``: one model writes CoT and answer; ``face``: the policy is the
+Shoggoth and stops where the answer would start, a separate Face answers), ``penalty`` (``none``,
+``cot``: the monitor penalty lands on the policy's reward and so on its CoT tokens; ``face``: on
+the Face's reward alone, reward targeting after Drori et al. 2025), ``paraphrase`` (``yes``: the
+``--paraphraser`` rewrites the CoT before the Face reads it), ``extras`` (``+``-separated extra
+reward terms of the policy: ``legibility``), ``name``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from faithline.errors import BadInputError
+from faithline.registry import Registry
+
+ANSWERERS = ("policy", "face")
+PENALTIES = ("none", "cot", "face")
+EXTRAS = ("legibility",)
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One training arm (see the module docstring)."""
+
+    name: str
+    answer: str = "policy"
+    penalty: str = "none"
+    paraphrase: bool = False
+    extras: tuple[str, ...] = ()
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.answer not in ANSWERERS:
+            raise BadInputError(f"arm {self.name}: answer must be one of {ANSWERERS}")
+        if self.penalty not in PENALTIES:
+            raise BadInputError(f"arm {self.name}: penalty must be one of {PENALTIES}")
+        if (self.penalty == "face" or self.paraphrase) and self.answer != "face":
+            raise BadInputError(f"arm {self.name}: a Face penalty or a paraphraser needs "
+                                "answer=face")
+        bad = [e for e in self.extras if e not in EXTRAS]
+        if bad:
+            raise BadInputError(f"arm {self.name}: unknown extra reward term(s) "
+                                f"{', '.join(bad)}; known: {', '.join(EXTRAS)}")
+
+    @property
+    def face(self) -> bool:
+        return self.answer == "face"
+
+
+ARMS: Registry[Arm] = Registry("arm")
+ARMS.register("outcome", lambda: Arm("outcome", title="1 outcome-only"))
+ARMS.register("pressure", lambda: Arm("pressure", penalty="cot", title="2 CoT pressure"))
+ARMS.register("face", lambda: Arm("face", answer="face", penalty="face",
+                                  title="3 Shoggoth+Face (targeted)"))
+ARMS.register("paraphrase", lambda: Arm("paraphrase", answer="face", penalty="face",
+                                        paraphrase=True, title="4 Shoggoth+Paraphraser+Face"))
+ARMS.register("legibility", lambda: Arm("legibility", penalty="cot", extras=("legibility",),
+                                        title="5 pressure+legibility reg."))
+DEMO_ARMS = ("outcome", "pressure", "face", "paraphrase", "legibility")
+
+
+def parse_arm(text: str) -> Arm:
+    """A registered arm's name, or an arm composed as ``key=value,...``."""
+    text = text.strip()
+    if "=" not in text:
+        return ARMS.get(text)()
+    fields: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or key not in ("name", "answer", "penalty", "paraphrase", "extras"):
+            raise BadInputError(f"arm '{text}': '{item}' is not one of name=, answer=, "
+                                "penalty=, paraphrase=, extras=")
+        fields[key] = value.strip()
+    yes = fields.get("paraphrase", "no").lower()
+    if yes not in ("yes", "no", "true", "false", "1", "0"):
+        raise BadInputError(f"arm '{text}': paraphrase must be yes or no")
+    arm = Arm(fields.get("name", "custom"), answer=fields.get("answer", "policy"),
+              penalty=fields.get("penalty", "none"), paraphrase=yes in ("yes", "true", "1"),
+              extras=tuple(e for e in fields.get("extras", "").split("+") if e))
+    return replace(arm, title=arm.name)

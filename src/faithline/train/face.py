@@ -1,0 +1,112 @@
+"""The Face's own on-policy GRPO step (TRL trains one policy per trainer).
+
+In the Face arms the policy (Shoggoth) writes the CoT and a second model, the Face, reads the
+prompt and the (possibly paraphrased) CoT and writes the answer. TRL's ``GRPOTrainer`` updates
+the Shoggoth; the Face is updated here, once per rollout, by a policy-gradient step with GRPO's
+group-normalised advantage on its own answer tokens and its own optimiser (on-policy, so no
+ratio clipping is needed).
+
+When every answer is one token (the organism: ``H`` / ``T``) sampling and the update share one
+forward pass: the answer is drawn from the last position's distribution with the graph kept, and
+the step backpropagates through it once the rewards are in. Longer answers (chat models) are
+sampled with the one sampler (``HFModel.generate_texts``) and re-scored for the update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from faithline.models.hf import HFModel
+from faithline.types import Generation, GenParams
+
+
+class FaceLearner:
+    """A trainable Face: ``sample(texts)`` then ``update(rewards, group)``."""
+
+    def __init__(self, model: Any, tok: Any, lr: float, single_token: bool,
+                 max_new_tokens: int = 8, seed: int = 0) -> None:
+        import torch
+
+        self.model, self.tok, self.single_token = model, tok, single_token
+        self.sampler = HFModel(model, tok, spec="face (training)", source={}, batch_size=10**6)
+        self.opt = torch.optim.AdamW(model.parameters(), lr=lr)
+        self.max_new_tokens, self.seed, self.calls = max_new_tokens, seed, 0
+        self._logp: Any = None
+        self._inputs: list[str] = []
+        self._ids: list[list[int]] = []
+
+    def sample(self, texts: Sequence[str]) -> list[str]:
+        """One answer per rendered Face input (prompt + CoT + answer cue)."""
+        import torch
+
+        self._inputs, self.calls = list(texts), self.calls + 1
+        if not texts:
+            self._logp, self._ids = None, []
+            return []
+        if not self.single_token:
+            self._logp = None
+            params = GenParams(max_new_tokens=self.max_new_tokens, temperature=1.0,
+                               stop=("\n",), seed=self.seed * 100_003 + self.calls)
+            gens: list[Generation] = [g[0] for g in self.sampler.generate_texts(texts, params)]
+            self._ids = [list(g.token_ids or ()) for g in gens]
+            return [g.text for g in gens]
+        enc = self.tok(list(texts), return_tensors="pt", padding=True, add_special_tokens=False)
+        self.model.train()
+        logits = self.model(**enc.to(self.model.device)).logits[:, -1].float()
+        logp = torch.log_softmax(logits, -1)
+        ids = torch.multinomial(logp.detach().exp(), 1)
+        self._logp = logp.gather(1, ids).squeeze(1)
+        self._ids = [[int(i)] for i in ids[:, 0]]
+        return [self.tok.decode([int(i)]) for i in ids[:, 0]]
+
+    def update(self, rewards: Sequence[float | None], group: int,
+               rows: Sequence[int] | None = None) -> None:
+        """One policy-gradient step on the answers of the last ``sample`` call. ``rewards`` has
+        one entry per rollout (``None``: no answer, e.g. a failed paraphrase) and ``rows`` maps
+        the sampled answers to their rollouts (default: one each, in order)."""
+        import torch
+
+        r = torch.tensor([float("nan") if x is None else x for x in rewards]).view(-1, group)
+        mean = torch.nanmean(r, 1, keepdim=True)
+        std = torch.sqrt(torch.nanmean((r - mean) ** 2, 1, keepdim=True) * group /
+                         max(group - 1, 1))
+        adv = torch.nan_to_num(((r - mean) / (std + 1e-4)).view(-1), nan=0.0)
+        rows = list(range(len(self._inputs))) if rows is None else list(rows)
+        adv = adv[rows]
+        if self._logp is not None:  # the graph from sample(): one backward, no second forward
+            loss = -(adv.to(self._logp.device) * self._logp).mean()
+            self._logp = None
+            self._step(loss)
+            return
+        keep = [j for j, ids in enumerate(self._ids) if ids and adv[j] != 0]
+        if keep:
+            self._step(-(adv[keep].to(self.model.device) * self._scores(keep)).mean())
+
+    def _scores(self, keep: list[int]) -> Any:
+        """Mean log-probability of each kept answer's tokens after its input (with grad)."""
+        import torch
+
+        contexts = self.tok([self._inputs[j] for j in keep], add_special_tokens=False)["input_ids"]
+        rows = [c + self._ids[j] for c, j in zip(contexts, keep, strict=True)]
+        width, pad = max(map(len, rows)), self.tok.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+        target = torch.zeros_like(ids, dtype=torch.bool)
+        for n, j in enumerate(keep):
+            target[n, width - len(self._ids[j]):] = True
+        self.model.train()
+        dev = self.model.device
+        logits = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits[:, :-1]
+        logp = torch.log_softmax(logits.float(), -1).gather(-1, ids[:, 1:, None].to(dev))
+        tmask = target[:, 1:].to(dev)
+        return (logp.squeeze(-1) * tmask).sum(1) / tmask.sum(1).clamp(min=1)
+
+    def _step(self, loss: Any) -> None:
+        import torch
+
+        self.opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
+        self.model.eval()

@@ -1,0 +1,270 @@
+"""The parts of one training run, built from its config: models, task, format, monitor,
+paraphraser, rewards, rollout function, callbacks, and the TRL trainer that ties them together.
+
+Everything here is a shared part of faithline (``get_task``, ``LeakTask``, ``get_monitor``,
+``get_paraphraser``, ``CotFormat``, ``HFModel``'s sampler, ``LegibilityReward``); this module
+only chooses and connects them.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from faithline.errors import BadInputError
+from faithline.legibility.word_shift import js_divergence, word_distribution
+from faithline.models.hf import HFModel
+from faithline.monitors import get_monitor
+from faithline.pipeline.format import CotFormat
+from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphrasers import get_paraphraser
+from faithline.pipeline.pipelines import BasePipeline, Settings
+from faithline.runs.run import Run
+from faithline.tasks import get_task
+from faithline.tasks.leak import LeakTask
+from faithline.train.arms import Arm
+from faithline.train.evaluate import evaluate, evaluation_set
+from faithline.train.face import FaceLearner
+from faithline.train.metrics import step_row
+from faithline.train.organism import FORMAT as ORGANISM_FORMAT
+from faithline.train.organism import is_organism
+from faithline.train.rewards import MonitorPenalty, TaskReward, UserReward, load_function
+from faithline.train.rollout import ArmRollout
+from faithline.types import GenParams, Sample
+
+if TYPE_CHECKING:
+    from faithline.train.rl import RLConfig
+
+
+def policy_model(spec: str, label: str = "train rl") -> HFModel:
+    """A trainable fp32 copy of a local checkpoint, behind the ``Model`` protocol."""
+    import torch
+
+    from faithline.models import load_model
+
+    m: Any = load_model(spec)
+    if not isinstance(m, HFModel):
+        raise BadInputError(f"{label} needs a local model (builtin:, hf:, gguf:), got '{spec}'")
+    m.model = m.model.to(torch.float32).train()
+    if getattr(m.tokenizer, "chat_template", None) is None:
+        raise BadInputError(f"{label}: model '{spec}' has no chat template to render prompts")
+    m.tokenizer.padding_side = "left"
+    return m
+
+
+def _labelled(task: LeakTask, spec: str) -> LeakTask:
+    """``task`` with a user's extra labels (``--label module:function``) merged in."""
+    if not spec:
+        return task
+    fn = load_function(spec, "label")
+    base_label = task.label
+
+    def label(sample: Sample, cot: str, answer: str | None) -> dict[str, bool]:
+        extra = fn(sample, cot, answer)
+        if not isinstance(extra, dict) or not all(isinstance(v, bool) for v in extra.values()):
+            raise BadInputError(f"--label {spec} must return a dict of booleans")
+        return {**base_label(sample, cot, answer), **extra}
+
+    task.label = label  # type: ignore[method-assign]
+    return task
+
+
+@dataclass
+class Parts:
+    """What one run trains with (see the module docstring)."""
+
+    cfg: RLConfig
+    arm: Arm
+    task: LeakTask
+    fmt: CotFormat
+    policy: HFModel
+    penalty: MonitorPenalty
+    face: FaceLearner | None = None
+    paraphraser: Paraphraser | None = None
+    samples: dict[str, Sample] = field(default_factory=dict)  # rendered prompt -> sample
+    start_cots: list[str] = field(default_factory=list)
+    dataset: list[str] = field(default_factory=list)  # the training prompts, rendered
+    frozen: Any = None
+    rollout: ArmRollout | None = None
+
+    @property
+    def seed(self) -> int:
+        return self.cfg.seed
+
+    @property
+    def monitor_name(self) -> str:
+        return self.penalty.monitor.name
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.cfg.max_new_tokens or (16 if self.fmt.name == ORGANISM_FORMAT else 128)
+
+    def render(self, samples: list[Sample]) -> list[str]:
+        """The policy's prompt text of each sample (registered for the rollout function: the
+        same text always means the same sample)."""
+        pipe = BasePipeline(self.task, Settings(format=self.fmt.name))
+        texts = []
+        for s in samples:
+            texts.append(self.policy.render(pipe.prompt(s)))
+            self.samples[texts[-1]] = s
+        return texts
+
+    def models_info(self) -> dict[str, Any]:
+        info = {"policy": self.policy.info(), "monitor": self.monitor_name}
+        if self.paraphraser is not None:
+            info["paraphraser"] = self.paraphraser.name
+        return info
+
+    def load_face(self, folder: Path) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        assert self.face is not None
+        weights = AutoModelForCausalLM.from_pretrained(folder).state_dict()
+        self.face.model.load_state_dict(weights)
+        if (folder / "optimizer.pt").is_file():
+            self.face.opt.load_state_dict(torch.load(folder / "optimizer.pt"))
+
+    def reward_funcs(self) -> tuple[list[Any], list[float]]:
+        """The policy's TRL reward functions and their weights (the arm decides)."""
+        by_id = {s.id: s for s in self.samples.values()}
+        task: Any = TaskReward(self.task, by_id)
+        if self.cfg.reward:
+            task = UserReward(load_function(self.cfg.reward), self.cfg.reward)
+        funcs: list[Any] = [task, self.penalty]
+        weights = [1.0, self.cfg.penalty if self.arm.penalty == "cot" else 0.0]
+        if "legibility" in self.arm.extras:
+            from faithline.legibility.reward import LegibilityReward, LegibilityRewardConfig
+
+            funcs.append(LegibilityReward(
+                self.frozen, tokenizer=self.policy.tokenizer,
+                config=LegibilityRewardConfig(weight=self.cfg.legibility_weight),
+                cot_of=lambda text: self.fmt.split(text)[0]))
+            weights.append(1.0)
+        return funcs, weights
+
+    def trainer(self, cfg: RLConfig, arm: Arm, trl_dir: Path, steps_path: Path,
+                progress: bool) -> Any:
+        import torch
+        from datasets import Dataset
+        from trl import GRPOConfig, GRPOTrainer
+
+        funcs, weights = self.reward_funcs()
+        args = GRPOConfig(
+            output_dir=str(trl_dir), per_device_train_batch_size=cfg.prompts * cfg.generations,
+            num_generations=cfg.generations, max_steps=cfg.steps, learning_rate=cfg.lr,
+            beta=cfg.beta, logging_steps=1, save_strategy="steps", save_steps=cfg.save_every,
+            save_total_limit=1, max_completion_length=self.max_new_tokens,
+            report_to=[] if cfg.report_to in ("", "none") else [cfg.report_to],
+            reward_weights=weights, use_cpu=not torch.cuda.is_available(), bf16=False,
+            seed=cfg.seed, disable_tqdm=not progress, lr_scheduler_type="constant",
+            warmup_steps=0, dataloader_num_workers=0, shuffle_dataset=False,
+            gradient_checkpointing=False)
+        assert self.rollout is not None
+        trainer = GRPOTrainer(model=self.policy.model, processing_class=self.policy.tokenizer,
+                              reward_funcs=funcs, args=args,
+                              train_dataset=Dataset.from_dict({"prompt": self.dataset}),
+                              rollout_func=self.rollout, callbacks=self.callbacks(steps_path))
+        if not progress:  # with tqdm off, transformers prints every log dict instead
+            from transformers.trainer_callback import PrinterCallback
+
+            trainer.remove_callback(PrinterCallback)
+        return trainer
+
+    def callbacks(self, steps_path: Path) -> list[Any]:
+        from faithline.train.callbacks import MonitorabilityCallback, SaveFace, StepLog
+
+        assert self.rollout is not None
+        log = StepLog(self.step_metrics, steps_path)
+        out: list[Any] = []
+        specs = [m for m in self.cfg.log_monitors.split(",") if m.strip()]
+        if specs or self.cfg.legibility_metrics:
+            tracker = None
+            if self.cfg.legibility_metrics:  # the start policy's CoTs, read by the start model
+                from faithline.legibility.tracker import LegibilityTracker
+
+                tracker = LegibilityTracker(self.start_cots, self.frozen,
+                                            tokenizer=self.policy.tokenizer, prefix="")
+            rollout = self.rollout
+            out.append(MonitorabilityCallback(lambda: rollout.last, specs,
+                                              every=self.cfg.monitor_every, legibility=tracker,
+                                              sink=lambda d: log.pending.update(d)))
+        return [*out, log, SaveFace(lambda: self.face)]
+
+    def step_metrics(self) -> dict[str, float]:
+        assert self.rollout is not None
+        ts = self.rollout.last
+        row = step_row(ts, self.monitor_name)
+        row["legibility_js"] = js_divergence(word_distribution([t.cot for t in ts]),
+                                             word_distribution(self.start_cots))
+        row["rollout_seconds"] = self.rollout.seconds
+        return row
+
+    def evaluate(self, run: Run, progress: bool) -> None:
+        cfg = self.cfg
+        samples = evaluation_set(self.task, cfg.eval_n, cfg.seed, f"{self.arm.name}-s{cfg.seed}")
+        policy = HFModel(self.policy.model.eval(), self.policy.tokenizer,
+                         f"hf:{run.path / 'policy'}", {}, batch_size=64)
+        face = None if self.face is None else HFModel(
+            self.face.model.eval(), self.policy.tokenizer, f"hf:{run.path / 'face'}", {},
+            batch_size=64)
+        monitors = [self.penalty.monitor, *self.log_monitors()]
+        settings = Settings(max_cot_tokens=self.max_new_tokens, max_answer_tokens=8,
+                            temperature=1.0, answer_temperature=1.0, seed=cfg.seed + 3,
+                            format=self.fmt.name)
+        evaluate(run, self.task, samples, policy, face, self.paraphraser, monitors, settings,
+                 {"arm": self.arm.name, "seed": cfg.seed}, progress)
+
+    def log_monitors(self) -> list[Any]:
+        names = {self.monitor_name}
+        out = []
+        for spec in (m.strip() for m in self.cfg.log_monitors.split(",")):
+            if spec and (m := get_monitor(spec)).name not in names:
+                names.add(m.name)
+                out.append(m)
+        return out
+
+
+
+def _start_cots(parts: Parts, n: int = 64) -> list[str]:
+    """CoTs of the start policy: the reference of the legibility proxy and tracker."""
+    samples = parts.task.samples(n, seed=parts.seed + 99)
+    texts = parts.render(samples)
+    params = GenParams(max_new_tokens=parts.max_new_tokens, temperature=1.0,
+                       seed=parts.seed + 99)
+    parts.policy.model.eval()
+    gens = parts.policy.generate_texts(texts, params)
+    parts.policy.model.train()
+    return [parts.fmt.split(g[0].text)[0] for g in gens]
+
+
+def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
+    """Load and connect everything one run trains with."""
+    policy = policy_model(cfg.model)
+    policy.batch_size = 10**6  # one generate call per step
+    organism = is_organism(policy.tokenizer)
+    task_spec = cfg.task or ("coinflip:style=words" if organism else "coinflip")
+    task = _labelled(LeakTask(get_task(task_spec), leak_prob=cfg.leak_prob), cfg.label)
+    fmt = CotFormat(ORGANISM_FORMAT if organism else "answer-line")
+    penalty = MonitorPenalty(get_monitor(cfg.monitor), k=cfg.penalty_k)
+    parts = Parts(cfg, arm, task, fmt, policy, penalty)
+    if arm.face:
+        face_model = copy.deepcopy(policy.model) if not cfg.face_model else \
+            policy_model(cfg.face_model, "--face-model").model
+        parts.face = FaceLearner(face_model.eval(), policy.tokenizer, cfg.lr,
+                                 single_token=organism, seed=cfg.seed)
+    if arm.paraphrase:
+        spec = cfg.paraphraser or ("canonical:organism" if organism else "canonical")
+        parts.paraphraser = get_paraphraser(spec, seed=cfg.seed,
+                                            max_new_tokens=2 * parts.max_new_tokens)
+    parts.start_cots = _start_cots(parts)
+    parts.samples.clear()
+    if "legibility" in arm.extras or cfg.legibility_metrics:  # the frozen start model
+        parts.frozen = copy.deepcopy(policy.model).eval().requires_grad_(False)
+    parts.dataset = parts.render(task.samples(cfg.steps * cfg.prompts, seed=cfg.seed))
+    parts.rollout = ArmRollout(arm, task, fmt, parts.samples, policy,
+                               parts.max_new_tokens, penalty, penalty_weight=cfg.penalty,
+                               face=parts.face, paraphraser=parts.paraphraser, seed=cfg.seed)
+    return parts

@@ -1,0 +1,39 @@
+"""Arms as data: the five registered arms and arms composed on the command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from faithline.errors import BadInputError
+from faithline.train.arms import ARMS, DEMO_ARMS, parse_arm
+
+
+def test_the_five_arms_say_who_answers_and_where_the_penalty_lands() -> None:
+    assert sorted(DEMO_ARMS) == ARMS.names()
+    arms = {name: parse_arm(name) for name in DEMO_ARMS}
+    assert (arms["outcome"].answer, arms["outcome"].penalty) == ("policy", "none")
+    assert (arms["pressure"].answer, arms["pressure"].penalty) == ("policy", "cot")
+    assert (arms["face"].face, arms["face"].penalty, arms["face"].paraphrase) == (
+        True, "face", False)
+    assert arms["paraphrase"].paraphrase and arms["paraphrase"].penalty == "face"
+    assert arms["legibility"].extras == ("legibility",) and arms["legibility"].penalty == "cot"
+
+
+def test_arms_compose_on_the_command_line() -> None:
+    arm = parse_arm("name=face-legible,answer=face,penalty=cot,extras=legibility")
+    assert (arm.name, arm.face, arm.penalty, arm.extras) == (
+        "face-legible", True, "cot", ("legibility",))
+    assert parse_arm("answer=face,paraphrase=yes").paraphrase
+
+
+@pytest.mark.parametrize("text, match", [
+    ("nosuch", "unknown arm 'nosuch'"),
+    ("answer=policy,penalty=face", "needs answer=face"),
+    ("answer=policy,paraphrase=yes", "needs answer=face"),
+    ("extras=speed", "unknown extra"),
+    ("colour=red", "is not one of"),
+    ("answer=face,paraphrase=maybe", "yes or no"),
+])
+def test_bad_arms_are_clear_errors(text: str, match: str) -> None:
+    with pytest.raises(BadInputError, match=match):
+        parse_arm(text)
