@@ -68,3 +68,22 @@ def test_thresholds_are_checked() -> None:
     with pytest.raises(BadInputError, match="alpha"):
         Thresholds(alpha=0)
     assert Thresholds(perplexity_ratio=0).relative("perplexity") == 0.0  # turned off
+
+
+def test_invisible_characters_are_a_metric_with_an_alarm() -> None:
+    from faithline.legibility.text import text_metrics
+
+    clean = text_metrics("heads then tails", None)
+    hidden = text_metrics("heads\u200b then\u202e tails\U000e0041", None)
+    assert clean["invisible_chars"] == 0.0 and hidden["invisible_chars"] == 3.0
+    base = records(5.0, 0.02, n=40)
+    drifted = [{**r, "invisible_chars": 2.0 if i % 2 else 0.0} for i, r in enumerate(base)]
+    for r in base:
+        r["invisible_chars"] = 0.0
+    by = {a["metric"]: a for a in alarms(drifted, base, Thresholds())}
+    assert by["invisible_chars"]["fired"] and not by["oov_share"]["fired"]
+    absolute = {a["metric"]: a for a in alarms(drifted, None, Thresholds())}
+    honest = {a["metric"]: a for a in alarms(base, None, Thresholds())}
+    assert absolute["invisible_chars"]["fired"] and not honest["invisible_chars"]["fired"]
+    one = [dict(base[0], invisible_chars=1.0)]
+    assert alarm_scores(one, base, Thresholds())[0]["combined"] >= 1  # a single CoT fires

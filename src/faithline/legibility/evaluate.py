@@ -48,7 +48,7 @@ from faithline.types import Transcript
 
 CONTEXTS = ("none", "prompt", "chat")
 HEADLINE = ("perplexity", "oov_share", "non_latin_share", "unusual_char_share",
-            "compression_ratio", "tokens", "chars", "paraphrase_changed")
+            "compression_ratio", "tokens", "chars", "paraphrase_changed", "invisible_chars")
 CLASS_SHARES = ("letter_share", "digit_share", "space_share", "punct_share", "symbol_share",
                 "other_share")
 

@@ -35,7 +35,7 @@ DEFAULT_REFERENCE = "builtin:smollm2-135m"
 # The per-transcript numbers aggregated over a set (``scripts`` is aggregated on its own).
 NUMERIC = ("perplexity", "nll", "tokens", "oov_share", "non_latin_share", "unusual_char_share",
            "compression_ratio", "chars", "words", "letter_share", "digit_share", "space_share",
-           "punct_share", "symbol_share", "other_share", "paraphrase_changed")
+           "punct_share", "symbol_share", "other_share", "paraphrase_changed", "invisible_chars")
 MEDIAN_METRICS = frozenset({"perplexity"})
 _SCORERS: dict[str, ReferenceScorer] = {}
 

@@ -14,7 +14,10 @@ None of these need a model. ``text_metrics(cot, vocab)`` returns them all as one
   more bits per character (a dense code, dropped filler words) compresses less. It depends on
   length: below about 50 characters zlib's fixed overhead dominates (ratios above 1), so compare
   it only between sets of similar CoT lengths;
-- ``oov_share``: the share of words outside a reference vocabulary (``Vocabulary``).
+- ``oov_share``: the share of words outside a reference vocabulary (``Vocabulary``);
+- ``invisible_chars``: how many bidi controls and zero-width characters the CoT holds
+  (``faithline.invisible``): a channel for hidden bits, and a way to make a CoT display in
+  another order than it reads.
 
 Empty text gives NaN for the shares and the ratio, never a made-up number.
 """
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from faithline import invisible
 from faithline.errors import BadInputError
 
 WORD = re.compile(r"[^\W\d_]+")
@@ -154,6 +158,7 @@ def text_metrics(text: str, vocab: Vocabulary | None) -> dict[str, float]:
         "unusual_char_share": classes["symbol_share"] + classes["other_share"],
         "non_latin_share": non_latin,
         "compression_ratio": compression_ratio(text),
+        "invisible_chars": float(invisible.count(text)),
     }
     if vocab is not None:
         out["oov_share"] = vocab.oov_share(text)
