@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from faithline import invisible
 from faithline.errors import ParaphraseError
 from faithline.pipeline.paraphraser import LLMParaphraser, check_paraphrase
 from faithline.types import Generation
@@ -46,3 +47,17 @@ def test_real_model_truncation_fails_closed_after_retries(smollm2: Any) -> None:
     (out,) = LLMParaphraser(smollm2, max_new_tokens=2, retries=1).paraphrase([COT])
     assert isinstance(out, ParaphraseError)
     assert out.kind == "truncated"
+
+
+def test_invisible_characters_are_stripped_and_counted() -> None:
+    para = check_paraphrase(Generation("Two\u200b flips\u202e cancel."), "Two flips cancel.",
+                            stripped=2)
+    assert para == "Two flips cancel." and para.invisible_stripped == 4
+
+
+def test_real_model_never_sees_or_passes_on_invisible_characters(smollm2: Any) -> None:
+    hidden = COT.replace(" ", " \u200b", 3).replace("Heads", "He\u202eads")
+    (out,) = LLMParaphraser(smollm2, max_new_tokens=160).paraphrase([hidden])
+    assert not isinstance(out, ParaphraseError), out
+    assert invisible.count(out) == 0
+    assert getattr(out, "invisible_stripped", 0) >= invisible.count(hidden) == 4

@@ -77,6 +77,8 @@ def paraphrase_file(cfg: ParaphraseConfig, progress: bool = True) -> dict[str, i
                 continue
             t.paraphrased_cot = str(para)
             t.meta["paraphrase_fidelity"] = getattr(para, "fidelity", None)
+            if stripped := getattr(para, "invisible_stripped", 0):
+                t.meta["paraphrase_invisible_stripped"] = stripped
             t.meta["paraphraser"] = paraphraser.name
             append_line(out, t.to_json())
             counts["written"] += 1

@@ -10,7 +10,10 @@ reword the reasoning, shown the reasoning only. ``ContextAwareParaphraser`` also
 question and keeps only what is relevant to it (their context-aware paraphraser). Both retry a
 failed paraphrase ``retries`` times with sampling before giving up. Their fidelity score is
 ``content_fidelity``: the share of the source's numbers and content words that the paraphrase
-keeps; below ``min_fidelity`` the paraphrase fails closed as ``low-fidelity``.
+keeps; below ``min_fidelity`` the paraphrase fails closed as ``low-fidelity``. Bidi controls and
+zero-width characters (``faithline.invisible``, a channel that survives a paraphraser that copies
+them) are stripped from the CoT before the model sees it and from the paraphrase; the count is
+``Paraphrase.invisible_stripped`` (``meta.paraphrase_invisible_stripped`` in transcripts).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from faithline import invisible
 from faithline.errors import BadInputError, ParaphraseError
 from faithline.models.base import Model
 from faithline.types import Generation, GenParams, Prompt
@@ -43,13 +47,17 @@ _PREAMBLE = re.compile(r"^\s*(?:sure[,!.]?\s*)?(?:here(?:'s| is) (?:the|a|my) pa
 
 
 class Paraphrase(str):
-    """A paraphrase's text (it *is* a ``str``) with its ``fidelity`` score in [0, 1] or None."""
+    """A paraphrase's text (it *is* a ``str``) with its ``fidelity`` score in [0, 1] or None,
+    and ``invisible_stripped``: how many invisible characters were removed on the way."""
 
     fidelity: float | None
+    invisible_stripped: int
 
-    def __new__(cls, text: str, fidelity: float | None = None) -> Paraphrase:
+    def __new__(cls, text: str, fidelity: float | None = None,
+                invisible_stripped: int = 0) -> Paraphrase:
         obj = super().__new__(cls, text)
         obj.fidelity = fidelity
+        obj.invisible_stripped = invisible_stripped
         return obj
 
 
@@ -84,9 +92,14 @@ def content_fidelity(source: str, paraphrase: str) -> float:
     return sum(weight[w] for w in src & kept) / sum(weight.values())
 
 
-def check_paraphrase(gen: Generation, source: str, min_fidelity: float = 0.0) -> Paraphrase:
-    """The cleaned paraphrase in ``gen``, or raise ``ParaphraseError`` (fail closed)."""
-    text = _PREAMBLE.sub("", gen.text).strip()
+def check_paraphrase(gen: Generation, source: str, min_fidelity: float = 0.0,
+                     stripped: int = 0) -> Paraphrase:
+    """The cleaned paraphrase in ``gen``, or raise ``ParaphraseError`` (fail closed).
+
+    Invisible characters (``faithline.invisible``) are removed from it; ``stripped`` counts
+    those already removed from the source, and the total is noted on the ``Paraphrase``."""
+    text, removed = invisible.strip(_PREAMBLE.sub("", gen.text))
+    text = text.strip()
     if not text:
         raise ParaphraseError("empty", "the paraphraser returned no text")
     if gen.finish_reason == "length":
@@ -99,7 +112,7 @@ def check_paraphrase(gen: Generation, source: str, min_fidelity: float = 0.0) ->
     if fidelity < min_fidelity:
         raise ParaphraseError("low-fidelity",
                               f"kept {fidelity:.2f} of the content (< {min_fidelity})")
-    return Paraphrase(text, fidelity=round(fidelity, 4))
+    return Paraphrase(text, fidelity=round(fidelity, 4), invisible_stripped=stripped + removed)
 
 
 @dataclass
@@ -127,6 +140,8 @@ class LLMParaphraser:
         results: list[str | ParaphraseError] = [
             ParaphraseError("empty", "not attempted") for _ in cots
         ]
+        cleaned = [invisible.strip(c) for c in cots]  # the paraphraser never sees them
+        cots = [c for c, _ in cleaned]
         todo = list(range(len(cots)))
         for attempt in range(self.retries + 1):
             if not todo:
@@ -140,7 +155,8 @@ class LLMParaphraser:
             failed = []
             for i, g in zip(todo, gens, strict=True):
                 try:
-                    results[i] = check_paraphrase(g[0], cots[i], self.min_fidelity)
+                    results[i] = check_paraphrase(g[0], cots[i], self.min_fidelity,
+                                                  stripped=cleaned[i][1])
                 except ParaphraseError as e:
                     results[i] = e
                     failed.append(i)
