@@ -12,7 +12,6 @@ import pytest
 from faithline.errors import BadInputError
 from faithline.train import setup
 from faithline.train.arms import DEMO_ARMS, parse_arm
-from faithline.train.face import FaceLearner
 from faithline.train.rl import RLConfig, train_rl
 from faithline.train.rollout import ArmRollout
 
@@ -73,33 +72,20 @@ def test_the_arm_decides_where_the_penalty_lands(tiny_organism: Path, tmp_path: 
     assert weights["legibility"] == (["task", "monitor", "legibility"], [1.0, 5.0, 1.0])
 
     seen: list[tuple[list[float | None], list[object]]] = []
-    original = FaceLearner.update
+    original = ArmRollout.face_rewards
 
-    def spy(self: FaceLearner, rewards: list[float | None], group: int,
-            rows: list[int] | None = None) -> None:
-        seen.append((list(rewards), list(rollout_last())))
-        original(self, rewards, group, rows)
+    def spy(self: ArmRollout, samples: object, ts: list[object],
+            verdicts: object) -> list[float | None]:
+        out = original(self, samples, ts, verdicts)  # type: ignore[arg-type]
+        seen.append((out, list(ts)))
+        return out
 
-    holder: dict[str, ArmRollout] = {}
-    build = setup.build_parts
-
-    def keep(*a: object, **k: object) -> setup.Parts:
-        parts = build(*a, **k)  # type: ignore[arg-type]
-        assert parts.rollout is not None
-        holder["r"] = parts.rollout
-        return parts
-
-    def rollout_last() -> list[object]:
-        return list(holder["r"].last)
-
-    setup.build_parts = keep  # type: ignore[assignment]
-    FaceLearner.update = spy  # type: ignore[method-assign]
+    ArmRollout.face_rewards = spy  # type: ignore[method-assign, assignment]
     try:
         train_rl(_cfg(tiny_organism, "face", tmp_path / "f", penalty=5.0), progress=False)
     finally:
-        FaceLearner.update = original  # type: ignore[method-assign]
-        setup.build_parts = build  # type: ignore[assignment]
-    assert seen
+        ArmRollout.face_rewards = original  # type: ignore[method-assign]
+    assert len(seen) == 2
     for rewards, ts in seen:
         for r, t in zip(rewards, ts, strict=True):
             flagged = t.monitor["rule:leak"]["flag"]  # type: ignore[attr-defined]

@@ -6,10 +6,11 @@ the Shoggoth; the Face is updated here, once per rollout, by a policy-gradient s
 group-normalised advantage on its own answer tokens and its own optimiser (on-policy, so no
 ratio clipping is needed).
 
-When every answer is one token (the organism: ``H`` / ``T``) sampling and the update share one
-forward pass: the answer is drawn from the last position's distribution with the graph kept, and
-the step backpropagates through it once the rewards are in. Longer answers (chat models) are
-sampled with the one sampler (``HFModel.generate_texts``) and re-scored for the update.
+Answers are sampled without a graph: with the one sampler (``HFModel.generate_texts``), or, when
+every answer is one token (the organism: ``H`` / ``T``), from the last position's distribution of
+one forward pass. The update then re-scores, with gradients, only the answers whose advantage is
+not zero: a group whose rewards are all equal contributes exactly nothing to the policy gradient,
+so skipping it changes no number and, once the Face has converged, saves most of the backward.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ class FaceLearner:
         self.sampler = HFModel(model, tok, spec="face (training)", source={}, batch_size=10**6)
         self.opt = torch.optim.AdamW(model.parameters(), lr=lr)
         self.max_new_tokens, self.seed, self.calls = max_new_tokens, seed, 0
-        self._logp: Any = None
         self._inputs: list[str] = []
         self._ids: list[list[int]] = []
 
@@ -42,23 +42,21 @@ class FaceLearner:
 
         self._inputs, self.calls = list(texts), self.calls + 1
         if not texts:
-            self._logp, self._ids = None, []
+            self._ids = []
             return []
         if not self.single_token:
-            self._logp = None
             params = GenParams(max_new_tokens=self.max_new_tokens, temperature=1.0,
                                stop=("\n",), seed=self.seed * 100_003 + self.calls)
             gens: list[Generation] = [g[0] for g in self.sampler.generate_texts(texts, params)]
             self._ids = [list(g.token_ids or ()) for g in gens]
             return [g.text for g in gens]
         enc = self.tok(list(texts), return_tensors="pt", padding=True, add_special_tokens=False)
-        self.model.train()
-        logits = self.model(**enc.to(self.model.device)).logits[:, -1].float()
-        logp = torch.log_softmax(logits, -1)
-        ids = torch.multinomial(logp.detach().exp(), 1)
-        self._logp = logp.gather(1, ids).squeeze(1)
-        self._ids = [[int(i)] for i in ids[:, 0]]
-        return [self.tok.decode([int(i)]) for i in ids[:, 0]]
+        self.model.eval()
+        with torch.inference_mode():
+            logits = self.model(**enc.to(self.model.device), logits_to_keep=1).logits[:, -1]
+        ids = torch.multinomial(torch.softmax(logits.float(), -1), 1)[:, 0].tolist()
+        self._ids = [[int(i)] for i in ids]
+        return [self.tok.decode([int(i)]) for i in ids]
 
     def update(self, rewards: Sequence[float | None], group: int,
                rows: Sequence[int] | None = None) -> None:
@@ -74,14 +72,10 @@ class FaceLearner:
         adv = torch.nan_to_num(((r - mean) / (std + 1e-4)).view(-1), nan=0.0)
         rows = list(range(len(self._inputs))) if rows is None else list(rows)
         adv = adv[rows]
-        if self._logp is not None:  # the graph from sample(): one backward, no second forward
-            loss = -(adv.to(self._logp.device) * self._logp).mean()
-            self._logp = None
-            self._step(loss)
-            return
         keep = [j for j, ids in enumerate(self._ids) if ids and adv[j] != 0]
-        if keep:
-            self._step(-(adv[keep].to(self.model.device) * self._scores(keep)).mean())
+        if keep:  # the mean over all answers, as GRPO's loss: the skipped ones add zero
+            logp = self._scores(keep)
+            self._step(-(adv[keep].to(logp.device) * logp).sum() / max(1, len(self._ids)))
 
     def _scores(self, keep: list[int]) -> Any:
         """Mean log-probability of each kept answer's tokens after its input (with grad)."""
