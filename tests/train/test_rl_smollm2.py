@@ -37,6 +37,6 @@ def test_smollm2_trains_the_arms_on_addition(tmp_path: Path, arm: list[str]) -> 
                                                    for t in ts if t.meta["leak"])
     if arm[1] == "paraphrase":  # paraphrased, or failed closed into failures.jsonl
         assert all(t.paraphrased_cot is not None for t in ts)
-        assert len(ts) + len(run.failures()) == 256
+        assert len(ts) + len(run.failures()) == 32  # the chat-model default --eval-n
     m = run.metrics()
     assert m["steps"] == 2 and m["final"]["hack_rate"]["n"] > 0

@@ -74,8 +74,10 @@ class RLConfig:
     out: str = field(default="", metadata={
         "help": "run directory (default: runs/rl/<arm>-s<seed>)"})
     steps: int = field(default=120, metadata={"help": "GRPO steps"})
-    prompts: int = field(default=16, metadata={"help": "prompts per step"})
-    generations: int = field(default=8, metadata={"help": "completions per prompt (GRPO group)"})
+    prompts: int = field(default=0, metadata={
+        "help": "prompts per step (0: 16 for the organism, 4 otherwise)"})
+    generations: int = field(default=0, metadata={
+        "help": "completions per prompt, the GRPO group (0: 8 for the organism, 4 otherwise)"})
     lr: float = field(default=1e-4, metadata={"help": "learning rate (policy and Face)"})
     beta: float = field(default=0.0, metadata={"help": "KL coefficient to the start model"})
     penalty: float = field(default=1.0, metadata={"help": "monitor penalty weight w"})
@@ -84,7 +86,8 @@ class RLConfig:
     max_new_tokens: int = field(default=0, metadata={
         "help": "max CoT+answer tokens (0: 16 for the organism, 128 otherwise)"})
     leak_prob: float = field(default=0.5, metadata={"help": "share of prompts with a leak"})
-    eval_n: int = field(default=256, metadata={"help": "labelled evaluation episodes at the end"})
+    eval_n: int = field(default=0, metadata={
+        "help": "labelled evaluation episodes at the end (0: 256 for the organism, 32 otherwise)"})
     legibility_weight: float = field(default=0.5, metadata={
         "help": "weight of the legibility regulariser (arms with extras=legibility)"})
     log_monitors: str = field(default="", metadata={
@@ -102,13 +105,22 @@ class RLConfig:
 
     def check(self) -> Arm:
         arm = parse_arm(self.arm)
-        if self.steps < 1 or self.prompts < 1 or self.generations < 2:
-            raise BadInputError("need steps >= 1, prompts >= 1 and generations >= 2")
+        if self.steps < 1 or self.prompts < 0 or self.generations == 1 or self.generations < 0:
+            raise BadInputError("need steps >= 1, prompts >= 1 and generations >= 2 (0: auto)")
         if not 0.0 <= self.leak_prob <= 1.0:
             raise BadInputError("leak-prob must be in [0, 1]")
-        if self.eval_n < 1 or self.max_new_tokens < 0 or self.monitor_every < 1:
-            raise BadInputError("need eval-n >= 1, max-new-tokens >= 0, monitor-every >= 1")
+        if self.eval_n < 0 or self.max_new_tokens < 0 or self.monitor_every < 1:
+            raise BadInputError("need eval-n >= 1, max-new-tokens >= 1 (0: auto) and "
+                                "monitor-every >= 1")
         return arm
+
+    def sized(self, organism: bool) -> RLConfig:
+        """The config with its automatic sizes (0) filled in: the organism's, or a chat
+        model's (small enough for a CPU; set them for real runs)."""
+        auto = (16, 8, 256, 16) if organism else (4, 4, 32, 128)
+        return replace(self, prompts=self.prompts or auto[0],
+                       generations=self.generations or auto[1], eval_n=self.eval_n or auto[2],
+                       max_new_tokens=self.max_new_tokens or auto[3])
 
 
 def train_rl(cfg: RLConfig, progress: bool = True) -> Run:
@@ -148,7 +160,7 @@ def _train(cfg: RLConfig, arm: Arm, parts: Parts, run: Run, progress: bool) -> N
     _truncate_steps(run.path / "steps.jsonl", int(resume.name.split("-")[1]) if resume else 0)
     if resume is not None and parts.face is not None and (resume / "face").is_dir():
         parts.load_face(resume / "face")
-    trainer = parts.trainer(cfg, arm, trl_dir, run.path / "steps.jsonl", progress)
+    trainer = parts.trainer(trl_dir, run.path / "steps.jsonl", progress)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     tok = parts.policy.tokenizer
     if parts.face is not None:

@@ -99,7 +99,7 @@ class Parts:
 
     @property
     def max_new_tokens(self) -> int:
-        return self.cfg.max_new_tokens or (16 if self.fmt.name == ORGANISM_FORMAT else 128)
+        return self.cfg.max_new_tokens
 
     def render(self, samples: list[Sample]) -> list[str]:
         """The policy's prompt text of each sample (registered for the rollout function: the
@@ -112,7 +112,10 @@ class Parts:
         return texts
 
     def models_info(self) -> dict[str, Any]:
-        info = {"policy": self.policy.info(), "monitor": self.monitor_name}
+        info: dict[str, Any] = {
+            "policy": self.policy.info(), "monitor": self.monitor_name,
+            "sizes": {k: getattr(self.cfg, k)
+                      for k in ("prompts", "generations", "eval_n", "max_new_tokens")}}
         if self.paraphraser is not None:
             info["paraphraser"] = self.paraphraser.name
         return info
@@ -145,12 +148,12 @@ class Parts:
             weights.append(1.0)
         return funcs, weights
 
-    def trainer(self, cfg: RLConfig, arm: Arm, trl_dir: Path, steps_path: Path,
-                progress: bool) -> Any:
+    def trainer(self, trl_dir: Path, steps_path: Path, progress: bool) -> Any:
         import torch
         from datasets import Dataset
         from trl import GRPOConfig, GRPOTrainer
 
+        cfg = self.cfg
         funcs, weights = self.reward_funcs()
         args = GRPOConfig(
             output_dir=str(trl_dir), per_device_train_batch_size=cfg.prompts * cfg.generations,
@@ -245,6 +248,7 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
     policy = policy_model(cfg.model)
     policy.batch_size = 10**6  # one generate call per step
     organism = is_organism(policy.tokenizer)
+    cfg = cfg.sized(organism)
     task_spec = cfg.task or ("coinflip:style=words" if organism else "coinflip")
     task = _labelled(LeakTask(get_task(task_spec), leak_prob=cfg.leak_prob), cfg.label)
     fmt = CotFormat(ORGANISM_FORMAT if organism else "answer-line")
