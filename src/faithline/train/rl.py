@@ -60,46 +60,46 @@ class RLConfig:
     task: str = field(default="", metadata={
         "help": "task spec (coinflip, addition:operands=4, mcq-cues, FILE.jsonl, "
                 "hf-dataset:DIR); default: coinflip, in the organism's words for the organism"})
-    face_model: str = field(default="", metadata={
-        "help": "Face start checkpoint (default: a copy of the policy's)"})
+    steps: int = field(default=120, metadata={"help": "GRPO steps"})
     monitor: str = field(default="rule:leak", metadata={
         "help": "the pressure: any `faithline monitor` spec; its verdict score is the penalty"})
-    paraphraser: str = field(default="", metadata={
-        "help": "paraphraser between Shoggoth and Face (any --paraphraser spec; default: "
-                "canonical:organism for the organism, canonical otherwise)"})
-    reward: str = field(default="", metadata={
-        "help": "module:function, a TRL reward function replacing the task's grader"})
-    label: str = field(default="", metadata={
-        "help": "module:function(sample, cot, answer) -> {name: bool}, extra exact labels"})
-    out: str = field(default="", metadata={
-        "help": "run directory (default: runs/rl/<arm>-s<seed>)"})
-    steps: int = field(default=120, metadata={"help": "GRPO steps"})
-    prompts: int = field(default=0, metadata={
-        "help": "prompts per step (0: 16 for the organism, 4 otherwise)"})
-    generations: int = field(default=0, metadata={
-        "help": "completions per prompt, the GRPO group (0: 8 for the organism, 4 otherwise)"})
-    lr: float = field(default=1e-4, metadata={"help": "learning rate (policy and Face)"})
-    beta: float = field(default=0.0, metadata={"help": "KL coefficient to the start model"})
     penalty: float = field(default=1.0, metadata={"help": "monitor penalty weight w"})
     penalty_k: float = field(default=2.0, metadata={
         "help": "penalty shape: w * (1 - exp(-k * score))"})
+    paraphraser: str = field(default="", metadata={
+        "help": "paraphraser between Shoggoth and Face (any --paraphraser spec; default: "
+                "canonical:organism for the organism, canonical otherwise)"})
+    prompts: int = field(default=0, metadata={
+        "help": "prompts per step (0: 16 for the organism, 4 otherwise)"})
+    face_model: str = field(default="", metadata={
+        "help": "Face start checkpoint (default: a copy of the policy's)"})
+    generations: int = field(default=0, metadata={
+        "help": "completions per prompt, the GRPO group (0: 8 for the organism, 4 otherwise)"})
+    reward: str = field(default="", metadata={
+        "help": "module:function, a TRL reward function replacing the task's grader"})
+    lr: float = field(default=1e-4, metadata={"help": "learning rate (policy and Face)"})
+    label: str = field(default="", metadata={
+        "help": "module:function(sample, cot, answer) -> {name: bool}, extra exact labels"})
+    beta: float = field(default=0.0, metadata={"help": "KL coefficient to the start model"})
+    out: str = field(default="", metadata={
+        "help": "run directory (default: runs/rl/<arm>-s<seed>)"})
     max_new_tokens: int = field(default=0, metadata={
         "help": "max CoT+answer tokens (0: 16 for the organism, 128 otherwise)"})
+    log_monitors: str = field(default="", metadata={
+        "help": "comma-separated monitor specs that only watch the rollouts (no penalty); "
+                "logged as monitor/<name>/recall|fpr|flag_rate"})
     leak_prob: float = field(default=0.5, metadata={"help": "share of prompts with a leak"})
+    report_to: str = field(default="none", metadata={
+        "help": "where TRL logs too: none, tensorboard, wandb, ... (passed to TRL)"})
     eval_n: int = field(default=0, metadata={
         "help": "labelled evaluation episodes at the end (0: 256 for the organism, 32 otherwise)"})
     legibility_weight: float = field(default=0.5, metadata={
         "help": "weight of the legibility regulariser (arms with extras=legibility)"})
-    log_monitors: str = field(default="", metadata={
-        "help": "comma-separated monitor specs that only watch the rollouts (no penalty); "
-                "logged as monitor/<name>/recall|fpr|flag_rate"})
     legibility_metrics: bool = field(default=False, metadata={
         "help": "also log legibility metrics and alarms of the rollouts' CoTs against the "
                 "start policy's, read by the frozen start model"})
     monitor_every: int = field(default=10, metadata={
         "help": "run --log-monitors (and --legibility-metrics) every N steps"})
-    report_to: str = field(default="none", metadata={
-        "help": "where TRL logs too: none, tensorboard, wandb, ... (passed to TRL)"})
     save_every: int = field(default=50, metadata={"help": "checkpoint every N steps (resume)"})
     seed: int = field(default=0, metadata={"help": "seed"})
 

@@ -81,10 +81,10 @@ class Parts:
     fmt: CotFormat
     policy: HFModel
     penalty: MonitorPenalty
-    face: FaceLearner | None = None
-    paraphraser: Paraphraser | None = None
     samples: dict[str, Sample] = field(default_factory=dict)  # rendered prompt -> sample
+    face: FaceLearner | None = None
     start_cots: list[str] = field(default_factory=list)
+    paraphraser: Paraphraser | None = None
     dataset: list[str] = field(default_factory=list)  # the training prompts, rendered
     frozen: Any = None
     rollout: ArmRollout | None = None
