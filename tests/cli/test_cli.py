@@ -131,6 +131,12 @@ def test_demo_quick_trains_every_arm_and_writes_report_and_metrics(tmp_path: Pat
         assert m["final"]["accuracy"]["n"] == 32
         assert len(rows(tmp_path / "demo" / arm / "transcripts.jsonl")) == 32
     assert "monitor_recall" in metrics["summary"]
+    demo = tmp_path / "demo"  # a run directory: `faithline report RUN` rebuilds its page
+    assert json.loads((demo / "run.json").read_text())["status"] == "done"
+    (demo / "report.html").unlink()
+    assert faithline("report", str(demo)).returncode == 0
+    rebuilt = (demo / "report.html").read_text()
+    assert "Hold the line" in rebuilt and all(arm in rebuilt for arm in metrics["arms"])
 
 
 @pytest.mark.usefixtures("smollm2")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,11 @@ def test_interrupted_run_resumes_without_duplicate_steps(tiny_organism: Path,
     run = train_rl(cfg, progress=False)
     assert [s["step"] for s in _steps(run.path)] == [1, 2, 3, 4]
     assert run.info["status"] == "done" and len(run.transcripts()) == 16
+    # the same as a run that was never interrupted (policy, Face and its optimiser, sampling)
+    whole = train_rl(replace(cfg, out=str(tmp_path / "whole")), progress=False)
+    assert [(t.id, t.cot, t.answer) for t in run.transcripts()] == \
+        [(t.id, t.cot, t.answer) for t in whole.transcripts()]
+    assert run.metrics()["final"] == whole.metrics()["final"]
 
 
 def test_run_cut_short_during_evaluation_does_not_train_again(tiny_organism: Path,

@@ -402,6 +402,9 @@ def save_pretrained_atomic(model: Any, tokenizer: Any, target: Path,
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the model from colleagues
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

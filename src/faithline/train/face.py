@@ -32,21 +32,22 @@ class FaceLearner:
         self.model, self.tok, self.single_token = model, tok, single_token
         self.sampler = HFModel(model, tok, spec="face (training)", source={}, batch_size=10**6)
         self.opt = torch.optim.AdamW(model.parameters(), lr=lr)
-        self.max_new_tokens, self.seed, self.calls = max_new_tokens, seed, 0
+        self.max_new_tokens, self.seed = max_new_tokens, seed
         self._inputs: list[str] = []
         self._ids: list[list[int]] = []
 
-    def sample(self, texts: Sequence[str]) -> list[str]:
-        """One answer per rendered Face input (prompt + CoT + answer cue)."""
+    def sample(self, texts: Sequence[str], step: int = 0) -> list[str]:
+        """One answer per rendered Face input (prompt + CoT + answer cue), seeded by the run's
+        seed and ``step`` (a resumed run draws what an uninterrupted one did)."""
         import torch
 
-        self._inputs, self.calls = list(texts), self.calls + 1
+        self._inputs = list(texts)
         if not texts:
             self._ids = []
             return []
         if not self.single_token:
             params = GenParams(max_new_tokens=self.max_new_tokens, temperature=1.0,
-                               stop=("\n",), seed=self.seed * 100_003 + self.calls)
+                               stop=("\n",), seed=self.seed * 100_003 + step)
             gens: list[Generation] = [g[0] for g in self.sampler.generate_texts(texts, params)]
             self._ids = [list(g.token_ids or ()) for g in gens]
             return [g.text for g in gens]
@@ -54,7 +55,9 @@ class FaceLearner:
         self.model.eval()
         with torch.inference_mode():
             logits = self.model(**enc.to(self.model.device), logits_to_keep=1).logits[:, -1]
-        ids = torch.multinomial(torch.softmax(logits.float(), -1), 1)[:, 0].tolist()
+        gen = torch.Generator(device=logits.device).manual_seed(self.seed * 100_003 + step)
+        drawn = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=gen)
+        ids = drawn[:, 0].tolist()
         self._ids = [[int(i)] for i in ids]
         return [self.tok.decode([int(i)]) for i in ids]
 

@@ -58,8 +58,7 @@ class RLConfig:
     model: str = field(default="builtin:organism", metadata={
         "help": "policy start checkpoint: builtin:organism or any local model spec"})
     task: str = field(default="", metadata={
-        "help": "task spec (coinflip, addition:operands=4, mcq-cues, FILE.jsonl, "
-                "hf-dataset:DIR); default: coinflip, in the organism's words for the organism"})
+        "help": "any task spec, e.g. addition:operands=4 or FILE.jsonl (default: coinflip)"})
     steps: int = field(default=120, metadata={"help": "GRPO steps"})
     monitor: str = field(default="rule:leak", metadata={
         "help": "the pressure: any `faithline monitor` spec; its verdict score is the penalty"})

@@ -45,7 +45,6 @@ class ArmRollout:
         self.policy, self.max_new_tokens, self.seed = policy, max_new_tokens, seed
         self.penalty, self.penalty_weight = penalty, penalty_weight
         self.face, self.paraphraser = face, paraphraser
-        self.calls = 0
         self.last: list[Transcript] = []
         self.seconds = 0.0
 
@@ -53,12 +52,12 @@ class ArmRollout:
     def monitor(self) -> Monitor:
         return self.penalty.monitor
 
-    def sample(self, texts: Sequence[str]) -> list[tuple[list[int], str]]:
-        """(sampled token ids, text) of the policy for each rendered prompt."""
-        self.calls += 1
+    def sample(self, texts: Sequence[str], step: int) -> list[tuple[list[int], str]]:
+        """(sampled token ids, text) of the policy for each rendered prompt, seeded by the run's
+        seed and the training step (so a resumed run samples what an uninterrupted one did)."""
         stops = self.fmt.cot_stops if self.arm.face else ()
         params = GenParams(max_new_tokens=self.max_new_tokens, temperature=1.0, stop=stops,
-                           seed=self.seed * 100_003 + self.calls)
+                           seed=self.seed * 100_003 + step)
         model = self.policy.model
         model.eval()
         gens = [g[0] for g in self.policy.generate_texts(texts, params)]
@@ -69,10 +68,11 @@ class ArmRollout:
         t0 = time.perf_counter()
         texts = [str(p) for p in prompts]
         samples = [self.samples[t] for t in texts]
-        sampled = self.sample(texts)
+        step = int(trainer.state.global_step) + 1  # the step these rollouts train
+        sampled = self.sample(texts, step)
         ts = [self.transcript(s, text) for s, (_, text) in zip(samples, sampled, strict=True)]
         if self.arm.face:
-            self.answer_with_face(samples, texts, ts)
+            self.answer_with_face(samples, texts, ts, step)
         verdicts = self.penalty.verdicts(ts)
         for t, v in zip(ts, verdicts, strict=True):
             t.monitor = {self.monitor.name: v.to_dict()}
@@ -111,7 +111,7 @@ class ArmRollout:
         return t
 
     def answer_with_face(self, samples: Sequence[Sample], texts: Sequence[str],
-                         ts: list[Transcript]) -> None:
+                         ts: list[Transcript], step: int) -> None:
         """Paraphrase (fail closed), then the Face answers each CoT it may see."""
         assert self.face is not None
         shown: list[str | ParaphraseError] = [t.cot for t in ts]
@@ -122,7 +122,7 @@ class ArmRollout:
         # The rendered prompt already ends with the format's prefill: the Face reads it, the
         # CoT it may see, then the answer cue (HFModel.render of the prefilled prompt).
         inputs = [texts[i] + str(shown[i]) + self.fmt.answer_cue for i in ok]
-        answers = dict(zip(ok, self.face.sample(inputs), strict=True))
+        answers = dict(zip(ok, self.face.sample(inputs, step), strict=True))
         for i, (s, t) in enumerate(zip(samples, ts, strict=True)):
             if i not in answers:
                 t.meta.update(scorable=False, paraphrase_failed=True,
