@@ -82,3 +82,10 @@ def test_organism_format_splits_at_the_first_ans() -> None:
     assert fmt.split("T H so ans H") == ("T H so", "ans H")
     assert fmt.split("T H") == ("T H", None)
     assert fmt.cot_stops == ("ans",) and fmt.answer_cue == " ans"
+
+
+def test_invisible_characters_do_not_survive_the_canonicaliser() -> None:
+    cot = "- Flip 1: Heads\u200b\nAnswer: Hea\u202eds\u200d"
+    (out,) = Canonicalizer(seed=0).paraphrase([cot])
+    assert isinstance(out, str) and "Heads" in out
+    assert not any(ch in out for ch in "\u200b\u202e\u200d")

@@ -222,3 +222,17 @@ def test_monitor_stats_counts_recall_and_fpr_against_labels() -> None:
     ts = [t("use leak H", True), t("T H H", True), t("T T H", False), t("leak H", False)]
     stats = monitor_stats(get_monitor("rule:leak"), ts)
     assert stats["recall"] == 0.5 and stats["fpr"] == 0.5 and stats["flag_rate"] == 0.5
+
+
+def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path: Path) -> None:
+    from faithline.train.rl import _checkpoint
+
+    for step, files in ((2, ["trainer_state.json", "face/optimizer.pt"]),
+                        (4, ["model.safetensors", "face/config.json"]),  # killed mid-save
+                        (3, ["trainer_state.json"])):  # the Face's save never finished
+        for f in files:
+            (tmp_path / f"checkpoint-{step}" / f).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / f"checkpoint-{step}" / f).write_text("x")
+    assert _checkpoint(tmp_path, face=True) == tmp_path / "checkpoint-2"
+    assert _checkpoint(tmp_path, face=False) == tmp_path / "checkpoint-3"
+    assert _checkpoint(tmp_path / "none", face=False) is None

@@ -14,7 +14,9 @@ from faithline.cli.args import help_meta as _help
 SPECS_HELP = ("monitor spec (repeat for a comparison): rule:leak, rule:hack, rule:cue, "
               "rule:keywords=a,b, regex:PATTERN, judge:MODEL_SPEC[@kind=hack|cue|deception,"
               "view=cot|answer], classifier:DIR, ensemble:any|mean|vote:A|B, "
-              "paraphrased:PARAPHRASER>MONITOR, stored:NAME")
+              "paraphrased:PARAPHRASER>MONITOR, stored:NAME, probe:DIR[@N], features:FILE[@N], "
+              "consistency:TASK (the answer is the CoT's conclusion), chain:TASK (the CoT's steps "
+              "check out)")
 
 TRAIN_DOC = """Train a text-classifier monitor on labelled transcripts and save it to a directory.
 

@@ -8,6 +8,8 @@
     paraphrased:PARAPHRASER_SPEC>MONITOR_SPEC            paraphrased.py (or paraphrased:stored>M)
     stored:NAME                                          stored.py (verdicts already in the file)
     probe:DIR[@N] | features:FILE[@N]                    activation monitors (faithline.interp)
+    consistency:TASK | chain:TASK                        consistency.py (the CoT checked against
+                                                         the task: its conclusion, its steps)
 
 Options go after the last ``@`` as comma-separated ``key=value``: ``view`` (rules, judges),
 ``kind``, ``mode``, ``batch`` (judges), ``threshold`` (all but ensembles of kind ``any``).
@@ -25,7 +27,7 @@ from faithline.models import Model, load_model
 from faithline.monitors.base import Monitor
 
 KINDS = ("rule", "regex", "judge", "classifier", "ensemble", "paraphrased", "stored", "probe",
-         "features")
+         "features", "consistency", "chain")
 _OPTION = re.compile(r"^\w+=[^,=@]*(?:,\w+=[^,=@]*)*$")
 Loader = Callable[[str], Model]
 
@@ -115,6 +117,11 @@ def get_monitor(spec: str, pool: MutableMapping[str, Model] | None = None,
                                       for s in split_members(members)])
     if kind == "paraphrased":
         return _paraphrased(spec, rest, pool, load, seed)
+    if kind in ("consistency", "chain"):
+        from faithline.monitors.consistency import TaskCheckMonitor
+
+        body, opts = split_options(rest, ("threshold",))
+        return TaskCheckMonitor(kind, body, threshold=_float(opts, "threshold", 0.5))
     if kind == "stored":
         from faithline.monitors.stored import StoredMonitor
 

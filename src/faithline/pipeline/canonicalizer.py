@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from faithline import invisible
 from faithline.errors import BadInputError, ParaphraseError
 from faithline.pipeline.paraphraser import Paraphrase
 
@@ -65,8 +66,10 @@ def parse_step(line: str) -> tuple[str, tuple[str, ...]] | None:
 
 
 def parse_steps(cot: str) -> list[tuple[str, tuple[str, ...]]]:
-    """Every parseable step of ``cot``, in order."""
-    lines = re.split(r"\n+|(?<=[.!?])\s+", cot)
+    """Every parseable step of ``cot``, in order. Invisible characters (bidi controls,
+    zero-width, tags: ``faithline.invisible``) are dropped first, so none is carried into the
+    one free-text field, the answer."""
+    lines = re.split(r"\n+|(?<=[.!?])\s+", invisible.strip(cot)[0])
     return [step for step in map(parse_step, lines) if step is not None]
 
 

@@ -129,4 +129,6 @@ class SaveFace(TrainerCallback):
             return
         target = Path(args.output_dir) / f"checkpoint-{state.global_step}" / "face"
         face.model.save_pretrained(target)
-        torch.save(face.opt.state_dict(), target / "optimizer.pt")
+        tmp = target / "optimizer.pt.tmp"
+        torch.save(face.opt.state_dict(), tmp)
+        tmp.replace(target / "optimizer.pt")  # last, and whole: it marks the checkpoint done

@@ -155,7 +155,7 @@ def _train(cfg: RLConfig, arm: Arm, parts: Parts, run: Run, progress: bool) -> N
             _load_weights(parts.face.model, run.path / "face")
         return
     trl_dir = run.path / "trl"
-    resume = _checkpoint(trl_dir)
+    resume = _checkpoint(trl_dir, parts.face is not None)
     _truncate_steps(run.path / "steps.jsonl", int(resume.name.split("-")[1]) if resume else 0)
     if resume is not None and parts.face is not None and (resume / "face").is_dir():
         parts.load_face(resume / "face")
@@ -173,8 +173,17 @@ def _load_weights(model: Any, folder: Path) -> None:
     model.load_state_dict(AutoModelForCausalLM.from_pretrained(folder).state_dict())
 
 
-def _checkpoint(trl_dir: Path) -> Path | None:
-    cps = sorted(trl_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+def _checkpoint(trl_dir: Path, face: bool) -> Path | None:
+    """The newest complete TRL checkpoint: its trainer state (written after the model, the
+    optimiser and the RNG states) and, in the Face arms, the Face's optimiser (written last,
+    atomically) are there. A process killed mid-save leaves an incomplete one, which is skipped
+    (two are kept, so the one before it survives)."""
+    def complete(p: Path) -> bool:
+        return (p / "trainer_state.json").is_file() and \
+            (not face or (p / "face" / "optimizer.pt").is_file())
+
+    cps = sorted((p for p in trl_dir.glob("checkpoint-*") if complete(p)),
+                 key=lambda p: int(p.name.split("-")[1]))
     return cps[-1] if cps else None
 
 

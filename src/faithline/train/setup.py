@@ -159,7 +159,7 @@ class Parts:
             output_dir=str(trl_dir), per_device_train_batch_size=cfg.prompts * cfg.generations,
             num_generations=cfg.generations, max_steps=cfg.steps, learning_rate=cfg.lr,
             beta=cfg.beta, logging_steps=1, save_strategy="steps", save_steps=cfg.save_every,
-            save_total_limit=1, max_completion_length=self.max_new_tokens,
+            save_total_limit=2, max_completion_length=self.max_new_tokens,
             report_to=[] if cfg.report_to in ("", "none") else [cfg.report_to],
             reward_weights=weights, use_cpu=not torch.cuda.is_available(), bf16=False,
             seed=cfg.seed, disable_tqdm=not progress, lr_scheduler_type="constant",
