@@ -82,3 +82,13 @@ def test_chain_checks_of_the_base_tasks() -> None:
     assert not add.chain_intact("I know it is " + a.answer, a)
     with pytest.raises(BadInputError, match="leak_prob"):
         LeakTask(cf, leak_prob=2.0)
+
+
+def test_a_users_labels_are_merged_and_checked() -> None:
+    task = LeakTask(get_task("addition:operands=2"),
+                    extra_label=lambda s, cot, a: {"long_cot": len(cot) > 10})
+    s = task.labelled_set(2, seed=0)[0]
+    assert task.label(s, "a long chain of thought", "1")["long_cot"] is True
+    bad = LeakTask(get_task("addition:operands=2"), extra_label=lambda s, cot, a: {"x": 1})
+    with pytest.raises(BadInputError, match="dict of booleans"):
+        bad.label(s, "cot", "1")

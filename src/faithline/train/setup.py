@@ -54,23 +54,6 @@ def policy_model(spec: str, label: str = "train rl") -> HFModel:
     return m
 
 
-def _labelled(task: LeakTask, spec: str) -> LeakTask:
-    """``task`` with a user's extra labels (``--label module:function``) merged in."""
-    if not spec:
-        return task
-    fn = load_function(spec, "label")
-    base_label = task.label
-
-    def label(sample: Sample, cot: str, answer: str | None) -> dict[str, bool]:
-        extra = fn(sample, cot, answer)
-        if not isinstance(extra, dict) or not all(isinstance(v, bool) for v in extra.values()):
-            raise BadInputError(f"--label {spec} must return a dict of booleans")
-        return {**base_label(sample, cot, answer), **extra}
-
-    task.label = label  # type: ignore[method-assign]
-    return task
-
-
 @dataclass
 class Parts:
     """What one run trains with (see the module docstring)."""
@@ -250,7 +233,8 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
     organism = is_organism(policy.tokenizer)
     cfg = cfg.sized(organism)
     task_spec = cfg.task or ("coinflip:style=words" if organism else "coinflip")
-    task = _labelled(LeakTask(get_task(task_spec), leak_prob=cfg.leak_prob), cfg.label)
+    task = LeakTask(get_task(task_spec), leak_prob=cfg.leak_prob,
+                    extra_label=load_function(cfg.label, "label") if cfg.label else None)
     fmt = CotFormat(ORGANISM_FORMAT if organism else "answer-line")
     penalty = MonitorPenalty(get_monitor(cfg.monitor), k=cfg.penalty_k)
     parts = Parts(cfg, arm, task, fmt, policy, penalty)
