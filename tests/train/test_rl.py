@@ -75,9 +75,9 @@ def test_the_arm_decides_where_the_penalty_lands(tiny_organism: Path, tmp_path: 
     seen: list[tuple[list[float | None], list[object]]] = []
     original = ArmRollout.face_rewards
 
-    def spy(self: ArmRollout, samples: object, ts: list[object],
-            verdicts: object) -> list[float | None]:
-        out = original(self, samples, ts, verdicts)  # type: ignore[arg-type]
+    def spy(self: ArmRollout, ts: list[object], verdicts: object,
+            base: list[float | None]) -> list[float | None]:
+        out = original(self, ts, verdicts, base)  # type: ignore[arg-type]
         seen.append((out, list(ts)))
         return out
 
@@ -209,6 +209,9 @@ def test_a_users_reward_label_and_trained_classifier_monitor(tiny_organism: Path
         assert set(t.label or {}) == {"hack", "verbalized", "leaked", "says_so"}
         assert t.label["says_so"] == ("so" in t.cot.split())
         assert 0.0 <= t.monitor[name]["score"] <= 1.0
+    face = train_rl(_cfg(tiny_organism, "face", tmp_path / "f", reward="mine:short_cot"),
+                    progress=False)  # the Face is rewarded by the same function
+    assert "reward/short_cot" in _steps(face.path)[0]
 
 
 def test_monitor_stats_counts_recall_and_fpr_against_labels() -> None:

@@ -1,7 +1,8 @@
 """The policy's reward terms, each a TRL reward function logged by name (``rewards/<name>``).
 
 - ``task``: the task's grader on the answer (``LeakTask.grade``: it trusts a leak), or a user's
-  own reward in TRL's signature, loaded by ``--reward module:function``;
+  own reward in TRL's signature, loaded by ``--reward module:function`` (in the Face arms it
+  rewards the Face's answer too, called with the Face's answer texts as ``completions``);
 - ``monitor``: minus ``1 - exp(-k s)`` for the pressure monitor's verdict score ``s`` (any
   ``faithline monitor`` spec; a failed verdict counts as ``s = 1``: monitors fail closed). Its
   weight is the arm's: ``--penalty`` where the penalty lands on the CoT, else 0 (it is still

@@ -28,7 +28,7 @@ from faithline.pipeline.paraphraser import Paraphraser
 from faithline.tasks.leak import LeakTask
 from faithline.train.arms import Arm
 from faithline.train.face import FaceLearner
-from faithline.train.rewards import MonitorPenalty
+from faithline.train.rewards import MonitorPenalty, UserReward
 from faithline.types import GenParams, Sample, Transcript
 
 
@@ -39,12 +39,14 @@ class ArmRollout:
                  samples: Mapping[str, Sample],
                  policy: HFModel, max_new_tokens: int, penalty: MonitorPenalty,
                  penalty_weight: float = 1.0, face: FaceLearner | None = None,
-                 paraphraser: Paraphraser | None = None, seed: int = 0) -> None:
+                 paraphraser: Paraphraser | None = None, seed: int = 0,
+                 reward: UserReward | None = None) -> None:
         self.arm, self.task, self.fmt = arm, task, fmt
         self.samples = samples  # rendered prompt text -> sample
         self.policy, self.max_new_tokens, self.seed = policy, max_new_tokens, seed
         self.penalty, self.penalty_weight = penalty, penalty_weight
         self.face, self.paraphraser = face, paraphraser
+        self.reward = reward  # a user's reward in place of the task's grade (policy and Face)
         self.last: list[Transcript] = []
         self.seconds = 0.0
 
@@ -76,17 +78,21 @@ class ArmRollout:
         verdicts = self.penalty.verdicts(ts)
         for t, v in zip(ts, verdicts, strict=True):
             t.monitor = {self.monitor.name: v.to_dict()}
+        columns: dict[str, Any] = {
+            "sample_id": [s.id for s in samples], "cot": [t.cot for t in ts],
+            "answer": [t.answer or None for t in ts],
+            "answer_text": [t.meta["answer_text"] for t in ts],
+            "monitor_prompt": [t.prompt for t in ts],
+            "scorable": [bool(t.meta["scorable"]) for t in ts]}
         if self.face is not None:
-            self.face.update(self.face_rewards(samples, ts, verdicts), trainer.num_generations,
+            base = self.reward(texts, columns["answer_text"], **columns) if self.reward \
+                else [t.meta["grade"] for t in ts]
+            self.face.update(self.face_rewards(ts, verdicts, base), trainer.num_generations,
                              rows=[i for i, t in enumerate(ts) if t.meta["scorable"]])
         self.last, self.seconds = ts, time.perf_counter() - t0
         enc = self.policy.tokenizer(texts, add_special_tokens=False)["input_ids"]
         return {"prompt_ids": enc, "completion_ids": [ids for ids, _ in sampled],
-                "logprobs": None, "sample_id": [s.id for s in samples],
-                "cot": [t.cot for t in ts], "answer": [t.answer or None for t in ts],
-                "answer_text": [t.meta["answer_text"] for t in ts],
-                "monitor_prompt": [t.prompt for t in ts],
-                "scorable": [bool(t.meta["scorable"]) for t in ts]}
+                "logprobs": None, **columns}
 
     def transcript(self, sample: Sample, text: str) -> Transcript:
         """The policy's completion as a transcript (answered by the policy, or not yet)."""
@@ -134,14 +140,15 @@ class ArmRollout:
             t.answer = self.task.extract(t.meta["answer_text"], s) or ""
             self.finish(t, s)
 
-    def face_rewards(self, samples: Sequence[Sample], ts: Sequence[Transcript],
-                     verdicts: Sequence[Verdict]) -> list[float | None]:
-        """The Face's reward: the grade, minus the penalty where the arm puts it on the Face."""
+    def face_rewards(self, ts: Sequence[Transcript], verdicts: Sequence[Verdict],
+                     base: Sequence[float | None]) -> list[float | None]:
+        """The Face's reward: ``base`` (the task's grade, or the user's reward of the Face's
+        answer), minus the penalty where the arm puts it on the Face."""
         out: list[float | None] = []
-        for t, v in zip(ts, verdicts, strict=True):
-            if not t.meta["scorable"]:
+        for t, v, b in zip(ts, verdicts, base, strict=True):
+            if not t.meta["scorable"] or b is None:
                 out.append(None)
                 continue
             penalty = self.penalty.penalty(v) if self.arm.penalty == "face" else 0.0
-            out.append(float(t.meta["grade"]) - self.penalty_weight * penalty)
+            out.append(float(b) - self.penalty_weight * penalty)
         return out

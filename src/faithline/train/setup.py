@@ -37,6 +37,8 @@ from faithline.types import GenParams, Sample
 if TYPE_CHECKING:
     from faithline.train.rl import RLConfig
 
+FACE_SEED = 7919  # the Face's sampling seeds are offset, so they never mirror the policy's
+
 
 def policy_model(spec: str, label: str = "train rl") -> HFModel:
     """A trainable fp32 copy of a local checkpoint, behind the ``Model`` protocol."""
@@ -242,7 +244,7 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
         face_model = copy.deepcopy(policy.model) if not cfg.face_model else \
             policy_model(cfg.face_model, "--face-model").model
         parts.face = FaceLearner(face_model.eval(), policy.tokenizer, cfg.lr,
-                                 single_token=organism, seed=cfg.seed)
+                                 single_token=organism, seed=cfg.seed + FACE_SEED)
     if arm.paraphrase:
         spec = cfg.paraphraser or ("canonical:organism" if organism else "canonical")
         parts.paraphraser = get_paraphraser(spec, seed=cfg.seed,
@@ -254,5 +256,7 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
     parts.dataset = parts.render(task.samples(cfg.steps * cfg.prompts, seed=cfg.seed))
     parts.rollout = ArmRollout(arm, task, fmt, parts.samples, policy,
                                parts.max_new_tokens, penalty, penalty_weight=cfg.penalty,
-                               face=parts.face, paraphraser=parts.paraphraser, seed=cfg.seed)
+                               face=parts.face, paraphraser=parts.paraphraser, seed=cfg.seed,
+                               reward=UserReward(load_function(cfg.reward), cfg.reward)
+                               if cfg.reward else None)
     return parts
