@@ -26,6 +26,9 @@ def test_rows_match_one_forward_pass_per_text(smollm2: Any, leak_store: Path,
     assert store.paths == ["model.layers.1", "model.layers.3"]
     assert store.info["dims"] == {p: 576 for p in store.paths}
     assert len(store.records) == 80 and len({r.shard for r in store.records}) > 1
+    from faithline.io import file_mode  # shards get the run's one mode, not mkstemp's 0600
+
+    assert {f.stat().st_mode & 0o777 for f in (leak_store / "shards").iterdir()} == {file_mode()}
     for rec in store.records[:3]:
         t = next(t for t in make_transcripts(80) if t.id == rec.id)
         text = "".join(p for _, p in parts_of(smollm2, t, Layout()))

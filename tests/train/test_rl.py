@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def test_each_arm_trains_and_writes_labelled_transcripts(tiny_organism: Path, tm
     assert m["curves"]["accuracy"]["x"] == [1, 2]
     assert run.info["status"] == "done"
     assert (run.path / "policy" / "config.json").is_file()  # loadable as hf:RUN/policy
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (run.path / "policy").stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
     assert (run.path / "face").is_dir() == parse_arm(arm).face
 
 

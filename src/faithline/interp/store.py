@@ -27,7 +27,14 @@ import numpy as np
 
 from faithline.errors import BadInputError
 from faithline.interp.align import SEGMENTS, Aligned, position_index
-from faithline.io import append_line, iter_jsonl, read_json, repair_jsonl_tail, write_json_atomic
+from faithline.io import (
+    append_line,
+    file_mode,
+    iter_jsonl,
+    read_json,
+    repair_jsonl_tail,
+    write_json_atomic,
+)
 from faithline.types import Transcript
 
 SCHEMA = "faithline.activations/1"
@@ -100,6 +107,7 @@ class StoreWriter:
         os.close(fd)
         try:
             save_file(joined, tmp, metadata={"schema": SCHEMA})
+            os.chmod(tmp, file_mode())  # mkstemp's 0600 otherwise: the run's one mode
             os.replace(tmp, folder / _shard_name(shard))
         finally:
             Path(tmp).unlink(missing_ok=True)
