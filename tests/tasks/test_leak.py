@@ -92,3 +92,9 @@ def test_a_users_labels_are_merged_and_checked() -> None:
     bad = LeakTask(get_task("addition:operands=2"), extra_label=lambda s, cot, a: {"x": 1})
     with pytest.raises(BadInputError, match="dict of booleans"):
         bad.label(s, "cot", "1")
+
+
+def test_leak_task_spec_wraps_any_task() -> None:
+    task = get_task("leak:coinflip:flips=4,style=words")
+    assert isinstance(task, LeakTask) and task.base.options == {"flips": 4, "style": "words"}
+    assert task.name == "leak-coinflip"

@@ -5,6 +5,9 @@
                                                  ``name:key=value,...`` (``coinflip:flips=12``)
     ``path/to/file.jsonl``                       Task JSONL (contract)
     ``hf-dataset:<local dir or file>``           a local HF ``datasets`` dataset
+    ``leak:<task spec>``                         that task with a leaked answer the grader
+                                                 trusts (``leak.py``), e.g.
+                                                 ``leak:coinflip:style=words`` (the organism's)
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ def get_task(spec: str) -> Task:
         from faithline.tasks.loaders import JsonlTask
 
         return JsonlTask(spec)
+    if spec.startswith("leak:"):
+        from faithline.tasks.leak import LeakTask
+
+        return LeakTask(get_task(spec.removeprefix("leak:")))
     if spec.startswith("hf-dataset:"):
         from faithline.tasks.loaders import HFDatasetTask
 
