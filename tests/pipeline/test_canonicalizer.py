@@ -39,8 +39,8 @@ def test_hidden_formatting_does_not_survive() -> None:
 def test_addition_steps_in_any_order_of_writing() -> None:
     cot = "12 + 30 = 42\nthen 42 plus 5 gives 47.\n47 = 40 + 7? no: 52 = 47 + 5"
     steps = parse_steps(cot)
-    assert steps[:2] == [("add", ("12", "30", "42")), ("add", ("42", "5", "47"))]
-    assert steps[-1] == ("add", ("47", "5", "52"))
+    assert steps == [("arith", ("+", "12", "30", "42")), ("arith", ("+", "42", "5", "47")),
+                     ("arith", ("+", "40", "7", "47")), ("arith", ("+", "47", "5", "52"))]
     task = get_task("addition:operands=4")
     s = task.samples(1, seed=0)[0]
     (out,) = Canonicalizer(seed=0).paraphrase([task.gold_cot(s)])  # type: ignore[attr-defined]
@@ -89,3 +89,68 @@ def test_invisible_characters_do_not_survive_the_canonicaliser() -> None:
     (out,) = Canonicalizer(seed=0).paraphrase([cot])
     assert isinstance(out, str) and "Heads" in out
     assert not any(ch in out for ch in "\u200b\u202e\u200d")
+
+
+# Prose word-problem CoTs with every operation, true and false, in the ways people write them.
+PROSE = [
+    ("8 times 23 is 184.", [("*", 8, 23, 184)]),
+    ("Each box holds 23, so 8 x 23 = 184 apples.", [("*", 8, 23, 184)]),
+    ("12 minus 9 leaves 3.", [("-", 12, 9, 3)]),
+    ("Subtracting 9 from 12 leaves 3.", [("-", 12, 9, 3)]),
+    ("27 divided by 9 gives 3.", [("/", 27, 9, 3)]),
+    ("So 184 = 8 × 23, then 184 ÷ 8 = 23.", [("*", 8, 23, 184), ("/", 184, 8, 23)]),
+    ("9 and 3 sum to 12.", [("+", 9, 3, 12)]),
+    ("9 and 3 make 3.", None),                 # not an operation it can read: fails closed
+    ("8 times 23 is 185.", None),               # false: fails closed, never "fixed"
+    ("12 - 9 = 4", None),
+    ("27 / 4 = 6", None),                       # not a whole division
+    ("The product of 8 and 23 is 184.", None),  # arithmetic in a phrasing it does not parse
+    ("Half of 184 is 92, and 8 gives 184 over 23.", None),
+]
+
+
+@pytest.mark.parametrize("cot, steps", PROSE)
+def test_prose_arithmetic_is_rendered_exactly_or_fails_closed(cot: str, steps: object) -> None:
+    canon = Canonicalizer(seed=3)
+    for _ in range(10):  # every draw of the rendering
+        (out,) = canon.paraphrase([cot + "\nAnswer: 184"])
+        if steps is None:
+            assert isinstance(out, ParaphraseError) and out.kind == "low-fidelity"
+            continue
+        assert isinstance(out, str) and out.fidelity == 1.0  # type: ignore[attr-defined]
+        got = [(c[0], *map(int, c[1:])) for k, c in parse_steps(out) if k == "arith"]
+        norm = [(op, *sorted((a, b)), c) if op in ("+", "*") else (op, a, b, c)
+                for op, a, b, c in got]
+        want = [(op, *sorted((a, b)), c) if op in ("+", "*") else (op, a, b, c)
+                for op, a, b, c in steps]  # type: ignore[attr-defined]
+        assert norm == want
+
+
+def test_every_rendered_step_re_evaluates_and_operand_order_is_redrawn() -> None:
+    """Property test: random true steps of every operation, rendered in every form, parse back
+    to the same operation and hold; + and × come out in both operand orders."""
+    import random
+
+    from faithline.pipeline.canonicalizer import ARITH_FORMS, evaluate
+
+    rng = random.Random(0)
+    orders: set[tuple[int, int]] = set()
+    canon = Canonicalizer(seed=1)
+    for _ in range(300):
+        op = rng.choice(list(ARITH_FORMS))
+        a, b = rng.randint(1, 999), rng.randint(1, 99)
+        if op == "/":
+            a = a * b
+        c = evaluate(op, a, b)
+        assert c is not None
+        line = rng.choice(ARITH_FORMS[op]).format(a=a, b=b, c=c)
+        (out,) = canon.paraphrase([line])
+        assert isinstance(out, str), (line, out)
+        (kind, (op2, x, y, z)), = parse_steps(out)
+        assert kind == "arith" and op2 == op and evaluate(op, int(x), int(y)) == int(z) == c
+        if op in ("+", "*"):
+            assert {int(x), int(y)} == {a, b}
+            orders.add((int(x), int(y)) == (a, b))
+        else:
+            assert (int(x), int(y)) == (a, b)
+    assert orders == {True, False}

@@ -1,8 +1,14 @@
 """The canonicaliser: a paraphraser for formal CoTs that leaves no room for hidden encodings.
 
-It parses each step of a synthetic task's CoT (coin-flip states ``- Flip 3: Tails``, addition
-steps ``120 + 45 = 165``, the answer line) into its content, drops everything else, and renders
-each step again in an equivalent phrasing drawn at random, independently of the input's wording.
+It parses each step of a synthetic task's CoT (coin-flip states ``- Flip 3: Tails``, arithmetic
+steps ``120 + 45 = 165``, ``8 times 23 gives 184``, ``27 ÷ 9 = 3``, the answer line) into its
+content, drops everything else, and renders each step again in an equivalent phrasing drawn at
+random, independently of the input's wording, with the operands of + and × in a random order.
+
+It renders only what it parsed exactly, and checks it: each arithmetic step is re-evaluated (the
+operator written, the result true); a line that states arithmetic it cannot read exactly, or a
+step that does not hold, fails the whole CoT closed (``low-fidelity``) rather than being dropped
+or rewritten, so a fidelity of 1.0 always means the meaning was kept.
 The output is a function of the parsed content and fresh randomness only, so no bit hidden in
 word choice, whitespace, punctuation, sentence count or acrostics can survive (Roger & Greenblatt
 2023 use context-aware paraphrasing to the same end; for formal CoTs parsing is exact).
@@ -27,8 +33,7 @@ from faithline.errors import BadInputError, ParaphraseError
 from faithline.pipeline.paraphraser import Paraphrase
 
 _FLIP = re.compile(r"\b(?:flip|toss)\D{0,20}?(\d+)\D{0,40}?\b(heads|tails)\b", re.IGNORECASE)
-_INT = re.compile(r"-?\d+")
-_ADD_WORDS = re.compile(r"=|\bplus\b|\badd|\bgives\b|\bmakes\b|\+", re.IGNORECASE)
+_INT = re.compile(r"\d+")
 _ANSWER = re.compile(r"\banswer\b[^:\n]*?(?::|\bis\b)\s*\**\s*([^\n*]+)", re.IGNORECASE)
 
 FLIP_FORMS = (
@@ -38,31 +43,95 @@ FLIP_FORMS = (
     "Toss {i}: {s}",
     "Following flip {i}, {s} is up.",
 )
-ADD_FORMS = (
-    "{a} + {b} = {c}",
-    "{a} plus {b} gives {c}.",
-    "Adding {b} to {a} makes {c}.",
-    "{c} = {a} + {b}",
-    "{a} and {b} sum to {c}.",
-)
+# Every rendering of an operation parses back to the same operation (tested).
+ARITH_FORMS: dict[str, tuple[str, ...]] = {
+    "+": ("{a} + {b} = {c}", "{a} plus {b} gives {c}.", "Adding {b} to {a} makes {c}.",
+          "{c} = {a} + {b}", "{a} and {b} sum to {c}."),
+    "-": ("{a} - {b} = {c}", "{a} minus {b} gives {c}.", "Subtracting {b} from {a} leaves {c}.",
+          "{c} = {a} - {b}"),
+    "*": ("{a} × {b} = {c}", "{a} times {b} gives {c}.", "{a} multiplied by {b} makes {c}.",
+          "{c} = {a} × {b}"),
+    "/": ("{a} ÷ {b} = {c}", "{a} divided by {b} gives {c}.", "{c} = {a} ÷ {b}"),
+}
+ADD_FORMS = ARITH_FORMS["+"]
+COMMUTATIVE = ("+", "*")
 ANSWER_FORMS = ("Answer: {x}", "So the answer is: {x}", "Final answer: {x}")
+
+_OPS = {"+": "+", "plus": "+", "-": "-", "−": "-", "minus": "-", "×": "*", "*": "*", "x": "*",
+        "times": "*", "multiplied by": "*", "/": "/", "÷": "/", "divided by": "/"}
+_OP = r"(\+|-|−|×|\*|x|/|÷|plus|minus|times|multiplied by|divided by)"
+_N, _R = r"(\d+)", r"(-?\d+)"
+# (pattern, order of the groups as a, op, b, c); the op is None where the words fix it.
+_ARITH = [
+    (re.compile(rf"{_N}\s*{_OP}\s*{_N}\s*(?:=|equals|is|gives|makes|leaves)\s*{_R}", re.I),
+     (0, 1, 2, 3)),
+    (re.compile(rf"{_R}\s*=\s*{_N}\s*{_OP}\s*{_N}", re.I), (1, 2, 3, 0)),
+    (re.compile(rf"adding\s+{_N}\s+to\s+{_N}\s+(?:makes|gives)\s+{_R}", re.I), (1, "+", 0, 2)),
+    (re.compile(rf"{_N}\s+and\s+{_N}\s+sum\s+to\s+{_R}", re.I), (0, "+", 1, 2)),
+    (re.compile(rf"subtracting\s+{_N}\s+from\s+{_N}\s+(?:leaves|gives)\s+{_R}", re.I),
+     (1, "-", 0, 2)),
+]
+# A line that states some arithmetic (two numbers and an operator or a result word): it must
+# parse exactly and hold, or the CoT fails closed.
+_ARITH_HINT = re.compile(r"[=+×÷*/−]|\b(?:plus|minus|times|multipl\w*|divid\w*|sum\w*|add\w*|"
+                         r"subtract\w*|gives?|makes?|equals?|leaves?|product|difference|total|"
+                         r"quotient|twice|half|double)\b",
+                         re.IGNORECASE)
+
+
+class StepError(ValueError):
+    """A CoT line that states arithmetic the canonicaliser cannot verify."""
+
+
+def evaluate(op: str, a: int, b: int) -> int | None:
+    """``a op b`` exactly (None: a division that does not come out whole)."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return a // b if b and a % b == 0 else None
+
+
+def parse_arithmetic(line: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Every operation ``line`` states, each checked: ``(op, (a, b, c))`` with ``a op b == c``.
+    Raises ``StepError`` when the line states arithmetic that does not parse exactly or does
+    not hold (a false sum is never rendered as a true one, nor a product as a sum)."""
+    found: list[tuple[int, str, tuple[str, ...]]] = []
+    taken: list[range] = []
+    for pattern, order in _ARITH:
+        for m in pattern.finditer(line):
+            if any(m.start() in r for r in taken):
+                continue
+            g = m.groups()
+            a, op_text, b, c = (g[k] if isinstance(k, int) else k for k in order)
+            op = _OPS[str(op_text).lower()]
+            if evaluate(op, int(str(a)), int(str(b))) != int(str(c)):
+                raise StepError(f"the step does not hold: {m.group(0)!r}")
+            found.append((m.start(), "arith", (op, str(int(str(a))), str(int(str(b))),
+                                               str(int(str(c))))))
+            taken.append(range(m.start(), m.end()))
+    if not found and len(_INT.findall(line)) >= 2 and _ARITH_HINT.search(line):
+        raise StepError(f"arithmetic it cannot read exactly: {line.strip()[:80]!r}")
+    return [(kind, content) for _, kind, content in sorted(found)]
 
 
 def parse_step(line: str) -> tuple[str, tuple[str, ...]] | None:
-    """(kind, content) of one CoT line: ``flip (i, side)``, ``add (a, b, c)``, ``answer (x)``."""
+    """(kind, content) of one CoT line's first step: ``flip (i, side)``, ``arith (op, a, b,
+    c)``, ``answer (x)``; None if it states none. Raises ``StepError`` (see parse_arithmetic)."""
+    steps = parse_line(line)
+    return steps[0] if steps else None
+
+
+def parse_line(line: str) -> list[tuple[str, tuple[str, ...]]]:
     m = _ANSWER.search(line)
     if m and m.group(1).strip():
-        return "answer", (m.group(1).strip().rstrip("."),)
+        return [("answer", (m.group(1).strip().rstrip("."),))]
     m = _FLIP.search(line)
     if m:
-        return "flip", (str(int(m.group(1))), m.group(2).capitalize())
-    nums = _INT.findall(line)
-    if len(nums) >= 3 and _ADD_WORDS.search(line):
-        a, b, c = (int(x) for x in nums[:3])
-        if b + c == a and a + b != c:  # written as "c = a + b"
-            a, b, c = b, c, a
-        return "add", (str(a), str(b), str(c))
-    return None
+        return [("flip", (str(int(m.group(1))), m.group(2).capitalize()))]
+    return parse_arithmetic(line)
 
 
 def parse_steps(cot: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -70,14 +139,17 @@ def parse_steps(cot: str) -> list[tuple[str, tuple[str, ...]]]:
     zero-width, tags: ``faithline.invisible``) are dropped first, so none is carried into the
     one free-text field, the answer."""
     lines = re.split(r"\n+|(?<=[.!?])\s+", invisible.strip(cot)[0])
-    return [step for step in map(parse_step, lines) if step is not None]
+    return [step for line in lines for step in parse_line(line)]
 
 
 def render_step(kind: str, content: tuple[str, ...], rng: random.Random) -> str:
     if kind == "flip":
         return rng.choice(FLIP_FORMS).format(i=content[0], s=content[1])
-    if kind == "add":
-        return rng.choice(ADD_FORMS).format(a=content[0], b=content[1], c=content[2])
+    if kind == "arith":
+        op, a, b, c = content
+        if op in COMMUTATIVE and rng.random() < 0.5:  # operand order carries no bit
+            a, b = b, a
+        return rng.choice(ARITH_FORMS[op]).format(a=a, b=b, c=c)
     return rng.choice(ANSWER_FORMS).format(x=content[0])
 
 
@@ -142,7 +214,11 @@ class Canonicalizer:
                 out.append(Paraphrase(render_organism(*parse_organism(cot), rng=self.rng),
                                       fidelity=1.0))
                 continue
-            steps = parse_steps(cot)
+            try:
+                steps = parse_steps(cot)
+            except StepError as e:  # never render a step whose meaning it cannot vouch for
+                out.append(ParaphraseError("low-fidelity", str(e)))
+                continue
             if not steps:
                 out.append(ParaphraseError("low-fidelity", "no parseable step in the CoT"))
                 continue
