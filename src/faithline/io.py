@@ -12,6 +12,7 @@ umask), whether it is appended (``append_line``) or replaced atomically (``write
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import tempfile
@@ -104,10 +105,25 @@ def read_transcripts(path: str | os.PathLike[str],
     return [_transcript(obj, f"{path}:{n}") for n, obj in iter_jsonl(path, skip_torn_tail)]
 
 
-def load_transcripts(path: str | os.PathLike[str]) -> list[Transcript]:
+# Other tools' logs, read by the part that knows them (an optional extra). Named by import path
+# so this floor imports nothing above it; each module has sniff(path) and load(path, ...).
+LOG_READERS = ("faithline.inspect.read",)  # Inspect AI .eval / .json logs
+
+
+def load_transcripts(path: str | os.PathLike[str], label_from: str | None = None,
+                     label_key: str | None = None) -> list[Transcript]:
     """The transcripts of an input file: as ``read_transcripts``, and refused when it holds
-    none or repeats an id (commands resume by id, so a repeated id would be lost)."""
-    ts = read_transcripts(path)
+    none or repeats an id (commands resume by id, so a repeated id would be lost).
+
+    A log of another tool (``LOG_READERS``: Inspect AI's ``.eval``/``.json``) is read by its
+    reader; ``label_from`` (e.g. ``score:NAME[=VALUE]``) sets ``label[label_key]`` from it."""
+    p = Path(path)
+    reader = next((m for m in map(importlib.import_module, LOG_READERS) if p.is_file()
+                   and m.sniff(p)), None)
+    if reader is None and label_from:
+        raise BadInputError(f"{path}: --label-from reads the scores of an Inspect log; this "
+                            "is a Transcript JSONL file (its labels are in 'label')")
+    ts = reader.load(p, label_from, label_key) if reader else read_transcripts(path)
     if not ts:
         raise BadInputError(f"{path}: no transcripts (empty file)")
     seen: set[str] = set()

@@ -94,18 +94,40 @@ def view_text(t: Transcript, view: str) -> str:
     return f"{t.cot}\nAnswer: {t.answer}"
 
 
+def not_monitorable(t: Transcript) -> str | None:
+    """Why ``t``'s CoT cannot be read (``meta.monitorable`` false: redacted or absent reasoning
+    in an Inspect log), or None."""
+    if t.meta.get("monitorable") is False:
+        return str(t.meta.get("monitorable_reason") or "reasoning not available")
+    return None
+
+
+def _judge_monitorable(m: Monitor, transcripts: Sequence[Transcript],
+                       progress: bool) -> list[Verdict]:
+    """``m``'s verdicts; a transcript whose CoT cannot be read gets a failed verdict (fail
+    closed) from every monitor that reads the CoT, and is not shown to it."""
+    hidden = {} if getattr(m, "view", "cot") == "answer" else {
+        i: why for i, t in enumerate(transcripts) if (why := not_monitorable(t))}
+    readable = [t for i, t in enumerate(transcripts) if i not in hidden]
+    judged = iter(m(readable, progress=progress) if readable else [])
+    verdicts = [Verdict.fail(f"not monitorable: {hidden[i]}") if i in hidden else
+                next(judged, None) for i in range(len(transcripts))]
+    if any(v is None for v in verdicts) or next(judged, None) is not None:
+        raise RuntimeError(f"monitor {m.name} returned a wrong number of verdicts for "
+                           f"{len(readable)} transcripts")
+    return [v for v in verdicts if v is not None]
+
+
 def apply_monitors(monitors: Sequence[Monitor], transcripts: Sequence[Transcript],
                    progress: bool = False) -> list[list[Verdict]]:
     """Run each monitor and store its verdicts in ``t.monitor[monitor.name]`` (in place).
+    A transcript marked not monitorable gets a failed verdict from every CoT-reading monitor.
 
     Returns the verdicts, one list per monitor.
     """
     results = []
     for m in monitors:
-        verdicts = m(transcripts, progress=progress)
-        if len(verdicts) != len(transcripts):
-            raise RuntimeError(f"monitor {m.name} returned {len(verdicts)} verdicts for "
-                               f"{len(transcripts)} transcripts")
+        verdicts = _judge_monitorable(m, transcripts, progress)
         for t, v in zip(transcripts, verdicts, strict=True):
             t.monitor = {**(t.monitor or {}), m.name: v.to_dict()}
         results.append(verdicts)

@@ -1,4 +1,4 @@
-"""Run monitors over Transcript JSONL files; with labels, the monitor benchmark.
+"""Run monitors over Transcript JSONL files or Inspect AI logs; with labels, the monitor benchmark.
 
     faithline monitor --monitor rule:leak IN.jsonl --labels hack --out runs/mon
     faithline monitor --monitor rule:hack --monitor classifier:monitors/hack \\
@@ -68,6 +68,9 @@ class MonitorConfig:
         "runs/monitor/<input names>)"))
     labels: str | None = field(default=None, metadata=_help(
         "label key to benchmark against (a key of each transcript's 'label', e.g. hack)"))
+    label_from: str | None = field(default=None, metadata=_help(
+        "Inspect logs: set the --labels key (else NAME) from a score: score:NAME (true when "
+        "C/true/1) or score:NAME=VALUE"))
     target_fpr: float | None = field(default=None, metadata=_help(
         "also calibrate each monitor's threshold to this false-positive rate (needs --labels)"))
     calibrate_on: str | None = field(default=None, metadata=_help(
@@ -113,11 +116,12 @@ def set_names(inputs: Sequence[str]) -> list[str]:
     return names
 
 
-def read_inputs(inputs: Sequence[str]) -> list[tuple[str, Transcript]]:
+def read_inputs(inputs: Sequence[str], label_from: str | None = None,
+                label_key: str | None = None) -> list[tuple[str, Transcript]]:
     """(set name, transcript) for every transcript of every input file, ids unique per file."""
     rows = []
     for name, path in zip(set_names(inputs), inputs, strict=True):
-        for t in load_transcripts(path):
+        for t in load_transcripts(path, label_from, label_key):
             if len(inputs) > 1:
                 t.extra["set"] = name
             rows.append((name, t))
@@ -145,7 +149,7 @@ def load_monitors(specs: Sequence[str], cache: bool, seed: int = 0
 # ----- the run ---------------------------------------------------------------------------------
 def run_monitors(cfg: MonitorConfig, progress: bool = True) -> Run:
     """Judge every transcript with every monitor into ``cfg.out``; write metrics and report."""
-    rows = read_inputs(cfg.inputs)
+    rows = read_inputs(cfg.inputs, cfg.label_from, cfg.labels)
     names = set_names(cfg.inputs)
     if cfg.labels:
         labels_of([t for _, t in rows], cfg.labels)
@@ -155,6 +159,8 @@ def run_monitors(cfg: MonitorConfig, progress: bool = True) -> Run:
     monitors, pool = load_monitors(cfg.monitors, cfg.cache, cfg.seed)
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()
               if k in ("inputs", "monitors", "seed", "batch_size", "cache", "out")}
+    if cfg.label_from:  # labels are stored with the judged transcripts: a resume keeps them
+        config["label_from"] = cfg.label_from
     run = Run.open(cfg.out, "monitor", config, seeds={"seed": cfg.seed})
     run.set_models({spec: m.info() for spec, m in pool.items()})
     several = len(names) > 1

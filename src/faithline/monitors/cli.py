@@ -39,6 +39,8 @@ class TrainConfig:
     inputs: tuple[str, ...] = field(metadata=_help("labelled Transcript JSONL file(s)"))
     labels: str = field(metadata=_help("label key to learn (a key of each transcript's 'label')"))
     out: str = field(metadata=_help("directory to save the classifier in"))
+    label_from: str | None = field(default=None, metadata=_help(
+        "Inspect logs: set the --labels key from a score: score:NAME or score:NAME=VALUE"))
     view: str = field(default="cot", metadata=_help("text to read: cot or answer"))
     features: str = field(default="tfidf", metadata=_help(
         "tfidf (word + character n-grams) or embed:MODEL_SPEC (mean-pooled hidden states)"))
@@ -64,7 +66,8 @@ def cmd_train(ns: argparse.Namespace) -> int:
     from faithline.monitors.classifier import train_classifier
 
     cfg = config_from_args(TrainConfig, ns)
-    transcripts = [t for path in cfg.inputs for t in load_transcripts(path)]
+    transcripts = [t for path in cfg.inputs
+                   for t in load_transcripts(path, cfg.label_from, cfg.labels)]
     card = train_classifier(transcripts, cfg.labels, cfg.out, view=cfg.view,
                             features=cfg.features, c=cfg.c, target_fpr=cfg.target_fpr,
                             seed=cfg.seed, sources=cfg.inputs)
@@ -86,10 +89,12 @@ def cmd_train(ns: argparse.Namespace) -> int:
 def register(add: Callable[[str, Any, str | None], argparse.ArgumentParser]) -> None:
     bench = importlib.import_module("faithline.monitors.benchmark")
     p = add("monitor", cmd_monitor, bench.__doc__)
-    p.add_argument("inputs", nargs="+", metavar="IN.jsonl", help="Transcript JSONL file(s)")
+    p.add_argument("inputs", nargs="+", metavar="IN.jsonl",
+                   help="Transcript JSONL file(s) or Inspect logs (.eval, .json)")
     p.add_argument("--monitor", dest="monitors", action="append", required=True,
                    metavar="SPEC", help=SPECS_HELP)
     add_config_args(p, bench.MonitorConfig, skip=("inputs", "monitors"))
     t = add("monitor-train", cmd_train, TRAIN_DOC)
-    t.add_argument("inputs", nargs="+", metavar="IN.jsonl", help="labelled Transcript JSONL")
+    t.add_argument("inputs", nargs="+", metavar="IN.jsonl",
+                   help="labelled Transcript JSONL (or Inspect logs)")
     add_config_args(t, TrainConfig, skip=("inputs",))
