@@ -6,6 +6,7 @@
     faithline paraphrase runs/cf/transcripts.jsonl --paraphraser canonical --out para.jsonl
     faithline stego-capacity --out runs/stego
     faithline report runs/cf
+    faithline export inspect runs/cf --out cf.eval
     faithline serve --model builtin:smollm2-135m --port 8000
 
 Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal failure (a bug).
@@ -30,6 +31,7 @@ AddCommand = Callable[[str, Handler, "str | None"], argparse.ArgumentParser]
 # ``register(add: AddCommand) -> None`` and calls ``add(name, handler, doc)`` for its commands.
 # One line per module; keep this list sorted.
 PLUGGED_COMMANDS: tuple[str, ...] = (
+    "faithline.inspect.cli",
     "faithline.interp.cli",
     "faithline.legibility.cli",
     "faithline.monitors.cli",
