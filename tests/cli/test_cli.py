@@ -89,12 +89,17 @@ def test_generate_single_and_three_role(tmp_path: Path) -> None:
     assert r.returncode == 0 and (three / "report.html").is_file()
 
 
+def generate_args(out: Path, n: int) -> list[str]:
+    """A `faithline generate` command line on SmolLM2, one sample per batch (a kill target)."""
+    return [sys.executable, "-m", "faithline.cli.main", "generate", "--model", SMOLLM2,
+            "--task", "addition", "--n", str(n), "--batch-size", "1", "--no-cache",
+            "--out", str(out), *FAST]
+
+
 @pytest.mark.usefixtures("smollm2")
 def test_sigkill_then_resume_keeps_every_sample_exactly_once(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "faithline.cli.main", "generate", "--model", SMOLLM2,
-            "--task", "addition", "--n", "6", "--batch-size", "1", "--no-cache",
-            "--out", str(out), *FAST]
+    args = generate_args(out, n=6)
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     transcripts = out / "transcripts.jsonl"
@@ -142,9 +147,7 @@ def test_demo_quick_trains_every_arm_and_writes_report_and_metrics(tmp_path: Pat
 @pytest.mark.usefixtures("smollm2")
 def test_two_writers_on_one_run_the_second_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "faithline.cli.main", "generate", "--model", SMOLLM2,
-            "--task", "addition", "--n", "12", "--batch-size", "1", "--no-cache",
-            "--out", str(out), *FAST]
+    args = generate_args(out, n=12)
     first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     transcripts = out / "transcripts.jsonl"
     deadline = time.monotonic() + 240
