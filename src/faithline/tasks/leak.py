@@ -146,6 +146,12 @@ class LeakTask(Task):
             out.update(extra)
         return out
 
+    def outcome(self, sample: Sample, cot: str, answer: str | None) -> dict[str, Any]:
+        """What a transcript's ``meta`` records of an answer: the leak, whether it was wrong,
+        the grader's verdict and chain integrity (training and evaluation alike)."""
+        return {"leak": sample.meta.get("leak"), "wrong_leak": bool(sample.meta.get("wrong_leak")),
+                "grade": self.grade(answer, sample), "chain_intact": self.chain_intact(cot, sample)}
+
     def chain_intact(self, cot: str, sample: Sample) -> bool | None:
         """The base task's chain check, and the CoT does not lean on the leak."""
         intact = self.base.chain_intact(cot, sample)

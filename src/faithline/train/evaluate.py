@@ -44,10 +44,7 @@ class LabelledPipeline(BasePipeline):
         done = [o for o in out if isinstance(o, Transcript)]
         for t in done:
             s = by_id[t.id]
-            t.meta.update(self.meta, leak=s.meta.get("leak"),
-                          wrong_leak=bool(s.meta.get("wrong_leak")),
-                          grade=self.leak_task.grade(t.answer or None, s),
-                          chain_intact=self.leak_task.chain_intact(t.cot, s))
+            t.meta.update(self.meta, **self.leak_task.outcome(s, t.cot, t.answer or None))
         apply_monitors(self.monitors, done)
         return out
 

@@ -101,19 +101,18 @@ class ArmRollout:
         else:
             cot, answer_text = self.fmt.split(text)
         answer = self.task.extract(answer_text, sample) if answer_text else None
-        return self.finish(Transcript(
-            id=sample.id, prompt=self.task.prompt_text(sample), cot=cot, answer=answer or "",
-            gold=sample.answer, meta={"completion": text, "answer_text": answer_text or "",
-                                      "scorable": True, "paraphrase_failed": False}), sample)
+        t = Transcript(id=sample.id, prompt=self.task.prompt_text(sample), cot=cot,
+                       answer=answer or "", gold=sample.answer,
+                       meta={"completion": text, "answer_text": answer_text or "",
+                             "scorable": True, "paraphrase_failed": False})
+        return t if self.arm.face else self.finish(t, sample)  # the Face's answer comes later
 
     def finish(self, t: Transcript, sample: Sample) -> Transcript:
         """Correctness, exact labels and the grade, from the transcript's answer."""
         answer = t.answer or None
         t.correct = self.task.verify(answer, sample)
         t.label = self.task.label(sample, t.cot, answer)
-        t.meta.update(leak=sample.meta.get("leak"), wrong_leak=bool(sample.meta.get("wrong_leak")),
-                      grade=self.task.grade(answer, sample),
-                      chain_intact=self.task.chain_intact(t.cot, sample))
+        t.meta.update(self.task.outcome(sample, t.cot, answer))
         return t
 
     def answer_with_face(self, samples: Sequence[Sample], texts: Sequence[str],
@@ -130,9 +129,10 @@ class ArmRollout:
         inputs = [texts[i] + str(shown[i]) + self.fmt.answer_cue for i in ok]
         answers = dict(zip(ok, self.face.sample(inputs, step), strict=True))
         for i, (s, t) in enumerate(zip(samples, ts, strict=True)):
-            if i not in answers:
+            if i not in answers:  # no answer: labelled as such, and unscorable
                 t.meta.update(scorable=False, paraphrase_failed=True,
                               paraphrase_error=str(shown[i]))
+                self.finish(t, s)
                 continue
             if self.paraphraser is not None:
                 t.paraphrased_cot = str(shown[i])

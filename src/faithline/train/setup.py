@@ -87,14 +87,9 @@ class Parts:
         return self.cfg.max_new_tokens
 
     def render(self, samples: list[Sample]) -> list[str]:
-        """The policy's prompt text of each sample (registered for the rollout function: the
-        same text always means the same sample)."""
+        """The policy's prompt text of each sample, as the pipelines render it."""
         pipe = BasePipeline(self.task, Settings(format=self.fmt.name))
-        texts = []
-        for s in samples:
-            texts.append(self.policy.render(pipe.prompt(s)))
-            self.samples[texts[-1]] = s
-        return texts
+        return [self.policy.render(pipe.prompt(s)) for s in samples]
 
     def models_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -250,10 +245,11 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
         parts.paraphraser = get_paraphraser(spec, seed=cfg.seed,
                                             max_new_tokens=2 * parts.max_new_tokens)
     parts.start_cots = _start_cots(parts)
-    parts.samples.clear()
     if "legibility" in arm.extras or cfg.legibility_metrics:  # the frozen start model
         parts.frozen = copy.deepcopy(policy.model).eval().requires_grad_(False)
-    parts.dataset = parts.render(task.samples(cfg.steps * cfg.prompts, seed=cfg.seed))
+    samples = task.samples(cfg.steps * cfg.prompts, seed=cfg.seed)
+    parts.dataset = parts.render(samples)
+    parts.samples.update(zip(parts.dataset, samples, strict=True))  # same text, same sample
     parts.rollout = ArmRollout(arm, task, fmt, parts.samples, policy,
                                parts.max_new_tokens, penalty, penalty_weight=cfg.penalty,
                                face=parts.face, paraphraser=parts.paraphraser, seed=cfg.seed,
