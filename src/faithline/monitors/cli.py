@@ -12,7 +12,8 @@ from faithline.cli.args import add_config_args, config_from_args
 from faithline.cli.args import help_meta as _help
 
 SPECS_HELP = ("monitor spec (repeat for a comparison): rule:leak, rule:hack, rule:cue, "
-              "rule:keywords=a,b, regex:PATTERN, judge:MODEL_SPEC[@kind=hack|cue|deception,"
+              "rule:keywords=a,b, regex:PATTERN (rules take @score=binary|share, "
+              "@case=sensitive for keywords), judge:MODEL_SPEC[@kind=hack|cue|deception,"
               "view=cot|answer], classifier:DIR, ensemble:any|mean|vote:A|B, "
               "paraphrased:PARAPHRASER>MONITOR, stored:NAME, probe:DIR[@N], features:FILE[@N], "
               "consistency:TASK (the answer is the CoT's conclusion), chain:TASK (the CoT's steps "

@@ -12,7 +12,11 @@
                                                          the task: its conclusion, its steps)
 
 Options go after the last ``@`` as comma-separated ``key=value``: ``view`` (rules, judges),
-``kind``, ``mode``, ``batch`` (judges), ``threshold`` (all but ensembles of kind ``any``).
+``kind``, ``mode``, ``batch`` (judges), ``threshold`` (all but ensembles of kind ``any``),
+``score=binary|share`` (rules: 1/0 on a match, or the share of the CoT's words that match, a
+graded pressure such as ``rule:keywords=H,T@score=share``; flag when score >= threshold either
+way) and ``case=insensitive|sensitive`` (``rule:keywords`` only; ``regex:`` is case-sensitive
+unless ``(?i)``, so ``regex:\b[HT]\b@score=share`` counts only capital H and T).
 Ensemble members are separated by ``|`` outside brackets, so a regex member keeps its
 alternations inside ``(...)``.
 """
@@ -89,8 +93,9 @@ def get_monitor(spec: str, pool: MutableMapping[str, Model] | None = None,
     if kind in ("rule", "regex"):
         from faithline.monitors.rules import rule_monitor
 
-        body, opts = split_options(rest, ("view", "threshold"))
-        rule = rule_monitor(kind, body, opts.get("view", "cot"))
+        body, opts = split_options(rest, ("view", "threshold", "score", "case"))
+        rule = rule_monitor(kind, body, opts.get("view", "cot"), opts.get("score", "binary"),
+                            opts.get("case"))
         rule.threshold = _float(opts, "threshold", rule.threshold)
         return rule
     if kind == "judge":
