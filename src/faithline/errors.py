@@ -42,7 +42,8 @@ class ParaphraseError(FaithlineError):
     """A paraphrase came back empty, truncated, refused or unfaithful.
 
     Paraphrasers fail closed: this error is raised instead of passing the raw CoT on.
-    ``kind`` is one of ``empty``, ``truncated``, ``refused``, ``low-fidelity``.
+    ``kind`` is one of ``empty``, ``truncated``, ``refused``, ``degenerate``, ``low-fidelity``,
+    ``answer-changed``.
     """
 
     def __init__(self, kind: str, detail: str) -> None:
