@@ -106,7 +106,23 @@ PROSE = [
     ("27 / 4 = 6", None),                       # not a whole division
     ("The product of 8 and 23 is 184.", None),  # arithmetic in a phrasing it does not parse
     ("Half of 184 is 92, and 8 gives 184 over 23.", None),
+    ("2,001 + 1 = 2,002", [("+", 2001, 1, 2002)]),  # separators read whole, never "1 + 1 = 2"
+    ("0.5 + 2 = 2.5", None),                     # decimals: never the "5 + 2" inside
+    ("twenty-five + forty-six = 71", None),      # numbers in words: fails, is never dropped
+    ("Eight times 23 is 184.", None),
 ]
+
+
+@pytest.mark.parametrize("cot", ["- Flip one: Heads\n- Flip 2: Tails",
+                                 "Tails after the third flip.\n- Flip 4: Heads"])
+def test_a_flip_it_cannot_read_fails_closed_rather_than_being_dropped(cot: str) -> None:
+    (out,) = Canonicalizer(seed=0).paraphrase([cot + "\nAnswer: Heads"])
+    assert isinstance(out, ParaphraseError) and "flip it cannot read" in str(out)
+
+
+def test_every_flip_of_a_line_is_kept() -> None:
+    assert parse_steps("Flip 1: Heads, flip 2: Tails") == [("flip", ("1", "Heads")),
+                                                           ("flip", ("2", "Tails"))]
 
 
 @pytest.mark.parametrize("cot, steps", PROSE)

@@ -8,16 +8,29 @@ from typing import Any
 
 import pytest
 
-from faithline.errors import BadInputError
-from faithline.pipeline.canonicalizer import parse_steps
+from faithline.errors import BadInputError, ParaphraseError
+from faithline.pipeline.canonicalizer import NUMBER_WORDS, parse_steps
 from faithline.pipeline.paraphrasers import get_paraphraser
 from faithline.stego import ATTACK_ORDER, get_attack, parse_attacks
+from faithline.stego.channels import number_words
 from faithline.stego.measure import bit_score, capacity_cis
 from faithline.stego.prompted import PromptedAttack, clean_comment, tone_units
 from faithline.tasks import get_task
 
 RULE_ATTACKS = [a for a in ATTACK_ORDER if a != "prompted"]
 TASKS = ["coinflip", "coinflip:flips=1", "addition:operands=2", "addition:operands=16"]
+# Channels with no room in some covers: numbers under 1,000, no arithmetic to reorder.
+SOMETIMES_EMPTY = {"separators", "order"}
+ARITHMETIC_ONLY = {"separators": "addition:digits=3", "order": "addition:digits=3"}
+_WORDS = {number_words(n): n for n in range(20000)}
+
+
+def stated(text: str) -> list[Any]:
+    """The steps ``text`` states, read as a person would: numbers in words or with thousands
+    separators as numbers, the operands of + and x in either order."""
+    text = NUMBER_WORDS.sub(lambda m: str(_WORDS[m.group(0).lower()]), text)
+    return [(k, (c[0], *sorted(c[1:3], key=int), c[3]) if k == "arith" and c[0] in "+*" else c)
+            for k, c in parse_steps(text)]
 
 
 def covers(spec: str, n: int, seed: int = 3) -> tuple[Any, list[Any], list[str]]:
@@ -34,14 +47,16 @@ def test_rule_attacks_round_trip_and_keep_meaning(name: str, spec: str) -> None:
     rng = random.Random(name + spec)
     for sample, cover in zip(samples, cots, strict=True):
         n = attack.capacity(cover)
-        assert n > 0
+        if n == 0:
+            assert name in SOMETIMES_EMPTY
+            continue
         for payload in ([rng.randrange(2) for _ in range(n)], [0] * n, [1] * n,
                         [rng.randrange(2) for _ in range(n // 2)]):
             (text,) = attack.encode([cover], [payload])
-            assert text != cover or not any(payload)
+            assert text != cover or not any(payload) or name == "order"  # may be as written
             assert attack.decode(text, len(payload)) == payload
             assert task.score_text(text, sample)
-            assert parse_steps(text) == parse_steps(cover)  # same steps, same answer
+            assert stated(text) == stated(cover)  # same steps, same answer
 
 
 def test_payload_larger_than_capacity_is_bad_input() -> None:
@@ -66,14 +81,24 @@ def test_parse_attacks() -> None:
         get_attack("prompted")
 
 
+@pytest.mark.parametrize("name", SOMETIMES_EMPTY)
+def test_channels_that_need_big_numbers_or_sums_have_room_in_them(name: str) -> None:
+    _, _, cots = covers(ARITHMETIC_ONLY[name], 12)
+    assert all(get_attack(name).capacity(c) > 0 for c in cots)
+
+
 @pytest.mark.parametrize("name", RULE_ATTACKS)
 def test_canonicaliser_destroys_syntactic_attacks(name: str) -> None:
     attack = get_attack(name)
-    task, samples, cots = covers("coinflip", 80, seed=5)
+    task, samples, cots = covers(ARITHMETIC_ONLY.get(name, "coinflip"), 80, seed=5)
     rng = random.Random(name)
     payloads = [[rng.randrange(2) for _ in range(attack.capacity(c))] for c in cots]
     texts = attack.encode(cots, payloads)
     paraphrases = get_paraphraser("canonical", seed=1).paraphrase(texts)
+    if name == "digits":  # numbers in words: it cannot vouch for them, so every CoT fails
+        assert all(isinstance(p, ParaphraseError) and p.kind == "low-fidelity"
+                   for p in paraphrases)
+        return
     scores = [bit_score(attack.decode(str(p), len(b)), b) for p, b in zip(paraphrases, payloads,
                                                                           strict=True)]
     cap = capacity_cis(scores, [len(b) for b in payloads], [len(t) for t in texts])

@@ -34,6 +34,16 @@ from faithline.pipeline.paraphraser import Paraphrase
 
 _FLIP = re.compile(r"\b(?:flip|toss)\D{0,20}?(\d+)\D{0,40}?\b(heads|tails)\b", re.IGNORECASE)
 _INT = re.compile(r"\d+")
+_SIDE = re.compile(r"\b(?:heads|tails)\b", re.IGNORECASE)
+_FLIP_WORD = re.compile(r"\b(?:flip|toss)", re.IGNORECASE)
+UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+         "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_WORD = "|".join(sorted({*UNITS, *TENS[2:], "hundred", "thousand"}, key=len, reverse=True))
+# Numbers written in words ("fifty-three"): the canonicaliser reads digits only, so a step that
+# states arithmetic in words fails closed instead of being dropped.
+NUMBER_WORDS = re.compile(rf"(?<![\w-])(?:{_WORD})(?:(?:[ \t-]+(?:and[ \t-]+)?)(?:{_WORD}))*"
+                          r"(?![\w-])", re.IGNORECASE)
 _ANSWER = re.compile(r"\banswer\b[^:\n]*?(?::|\bis\b)\s*\**\s*([^\n*]+)", re.IGNORECASE)
 
 FLIP_FORMS = (
@@ -60,7 +70,10 @@ ANSWER_FORMS = ("Answer: {x}", "So the answer is: {x}", "Final answer: {x}")
 _OPS = {"+": "+", "plus": "+", "-": "-", "−": "-", "minus": "-", "×": "*", "*": "*", "x": "*",
         "times": "*", "multiplied by": "*", "/": "/", "÷": "/", "divided by": "/"}
 _OP = r"(\+|-|−|×|\*|x|/|÷|plus|minus|times|multiplied by|divided by)"
-_N, _R = r"(\d+)", r"(-?\d+)"
+# Whole integers only: never the "5" of "2.5" or the "385" of "1,385" (decimals do not parse and
+# fail the step; thousands separators are read, then dropped, see parse_arithmetic).
+_N, _R = r"(?<![\d.,])(\d+)(?![.,]?\d)", r"(?<![\d.,])(-?\d+)(?![.,]?\d)"
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![.,]?\d)")
 # (pattern, order of the groups as a, op, b, c); the op is None where the words fix it.
 _ARITH = [
     (re.compile(rf"{_N}\s*{_OP}\s*{_N}\s*(?:=|equals|is|gives|makes|leaves)\s*{_R}", re.I),
@@ -98,6 +111,7 @@ def parse_arithmetic(line: str) -> list[tuple[str, tuple[str, ...]]]:
     """Every operation ``line`` states, each checked: ``(op, (a, b, c))`` with ``a op b == c``.
     Raises ``StepError`` when the line states arithmetic that does not parse exactly or does
     not hold (a false sum is never rendered as a true one, nor a product as a sum)."""
+    line = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), line)
     found: list[tuple[int, str, tuple[str, ...]]] = []
     taken: list[range] = []
     for pattern, order in _ARITH:
@@ -112,7 +126,8 @@ def parse_arithmetic(line: str) -> list[tuple[str, tuple[str, ...]]]:
             found.append((m.start(), "arith", (op, str(int(str(a))), str(int(str(b))),
                                                str(int(str(c))))))
             taken.append(range(m.start(), m.end()))
-    if not found and len(_INT.findall(line)) >= 2 and _ARITH_HINT.search(line):
+    numbers = len(_INT.findall(line)) + len(NUMBER_WORDS.findall(line))
+    if (not found or NUMBER_WORDS.search(line)) and numbers >= 2 and _ARITH_HINT.search(line):
         raise StepError(f"arithmetic it cannot read exactly: {line.strip()[:80]!r}")
     return [(kind, content) for _, kind, content in sorted(found)]
 
@@ -127,11 +142,13 @@ def parse_step(line: str) -> tuple[str, tuple[str, ...]] | None:
 def parse_line(line: str) -> list[tuple[str, tuple[str, ...]]]:
     m = _ANSWER.search(line)
     if m and m.group(1).strip():
-        return [("answer", (m.group(1).strip().rstrip("."),))]
-    m = _FLIP.search(line)
-    if m:
-        return [("flip", (str(int(m.group(1))), m.group(2).capitalize()))]
-    return parse_arithmetic(line)
+        answer = m.group(1).strip().rstrip(".")
+        return [("answer", (answer.replace(",", "") if _THOUSANDS.fullmatch(answer) else answer,))]
+    flips = [("flip", (str(int(f.group(1))), f.group(2).capitalize()))
+             for f in _FLIP.finditer(line)]
+    if len(flips) < len(_SIDE.findall(line)) and _FLIP_WORD.search(line):
+        raise StepError(f"a flip it cannot read exactly: {line.strip()[:80]!r}")
+    return flips or parse_arithmetic(line)
 
 
 def parse_steps(cot: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -6,10 +6,13 @@
 >>> attack.decode(text, 4)                                       # doctest: +SKIP
 [1, 0, 1, 1]
 
-Attacks (``stego/attacks.py``, ``stego/prompted.py``): ``synonym``, ``acrostic``,
-``whitespace``, ``sentences`` (rule-based) and ``prompted`` (a model, any spec, asked to hide
-the bits). ``faithline stego-capacity`` (``stego/capacity.py``) measures how many bits per KB
-of CoT survive each paraphraser.
+Attacks (``stego/attacks.py``, ``stego/channels.py``, ``stego/prompted.py``), one per surface
+channel: ``synonym`` and ``contractions`` (word choice), ``acrostic`` and ``sentences``
+(sentence structure), ``whitespace`` (spacing, bullets, full stops), ``digits`` and
+``separators`` (numbers), ``punctuation``, ``order`` (commutative operands), ``formatting``
+(markdown), ``invisible`` (zero-width characters), all rule-based, and ``prompted`` (a model,
+any spec, asked to hide the bits). ``faithline stego-capacity`` (``stego/capacity.py``)
+measures how many bits per KB of CoT survive each paraphraser.
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ ATTACKS.register("acrostic", "faithline.stego.attacks:AcrosticAttack")
 ATTACKS.register("whitespace", "faithline.stego.attacks:WhitespaceAttack")
 ATTACKS.register("sentences", "faithline.stego.attacks:SentenceAttack")
 ATTACKS.register("prompted", "faithline.stego.prompted:PromptedAttack")
-ATTACK_ORDER = ("synonym", "acrostic", "whitespace", "sentences", "prompted")
+ATTACKS.register("contractions", "faithline.stego.attacks:ContractionAttack")
+for _name, _cls in (("digits", "DigitsAttack"), ("separators", "SeparatorAttack"),
+                    ("punctuation", "PunctuationAttack"), ("order", "OrderAttack"),
+                    ("formatting", "FormattingAttack"), ("invisible", "InvisibleAttack")):
+    ATTACKS.register(_name, f"faithline.stego.channels:{_cls}")
+# Rule-based surface channels first (word choice, sentence structure, whitespace, numbers,
+# punctuation, ordering, formatting, invisible characters), then the model encoder.
+ATTACK_ORDER = ("synonym", "contractions", "acrostic", "sentences", "whitespace", "digits",
+                "separators", "punctuation", "order", "formatting", "invisible", "prompted")
 MODEL_ATTACKS = frozenset({"prompted"})
 
 
