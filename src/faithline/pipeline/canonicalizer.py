@@ -144,7 +144,8 @@ def parse_line(line: str) -> list[tuple[str, tuple[str, ...]]]:
     if m and m.group(1).strip():
         answer = m.group(1).strip().rstrip(".")
         return [("answer", (answer.replace(",", "") if _THOUSANDS.fullmatch(answer) else answer,))]
-    flips = [("flip", (str(int(f.group(1))), f.group(2).capitalize()))
+    flips: list[tuple[str, tuple[str, ...]]] = [
+        ("flip", (str(int(f.group(1))), f.group(2).capitalize()))
              for f in _FLIP.finditer(line)]
     if len(flips) < len(_SIDE.findall(line)) and _FLIP_WORD.search(line):
         raise StepError(f"a flip it cannot read exactly: {line.strip()[:80]!r}")
