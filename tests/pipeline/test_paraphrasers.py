@@ -92,3 +92,32 @@ def test_paraphrase_command_fails_closed_and_resumes(tmp_path: Path) -> None:
     bad = subprocess.run([*cmd[:4], str(tmp_path / "missing.jsonl"), *cmd[5:]],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+class _ChangeAnswer:
+    """A rule paraphraser that rewrites the final answer (what a bad paraphrase may do)."""
+
+    name = "change-answer"
+
+    def paraphrase(self, cots: list[str], questions: list[str] | None = None) -> list[Any]:
+        return [c.replace("Answer: 1404", "Answer: 1504") for c in cots]
+
+
+def test_checked_spec_names_reader_and_inner() -> None:
+    assert paraphraser_model_specs("checked:hf:./r>llm:gguf:x.gguf") == ["hf:./r", "gguf:x.gguf"]
+    with pytest.raises(BadInputError, match="checked:READER>P"):
+        get_paraphraser("checked:canonical")
+
+
+def test_reader_model_catches_a_changed_answer(smollm2: Any) -> None:
+    from faithline.pipeline.paraphrasers import AnswerChecked
+
+    cot = "53 + 692 = 745\n745 + 640 = 1385\n1385 + 19 = 1404\nAnswer: 1404"
+    question = "What is 53 + 692 + 640 + 19?"
+    pool = {"builtin:smollm2-135m": smollm2}
+    kept = get_paraphraser("checked:builtin:smollm2-135m>canonical", pool)
+    (out,) = kept.paraphrase([cot], [question])
+    assert isinstance(out, str) and "1404" in out, out  # the reader answers 1404 from both
+    (bad,) = AnswerChecked(smollm2, _ChangeAnswer()).paraphrase([cot], [question])
+    assert isinstance(bad, ParaphraseError) and bad.kind == "answer-changed"
+    assert "'1404'" in str(bad) and "'1504'" in str(bad)

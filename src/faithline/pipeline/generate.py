@@ -17,7 +17,7 @@ from faithline.errors import BadInputError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS, CotFormat
-from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphraser import DEFAULT_MIN_FIDELITY, Paraphraser
 from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
 from faithline.pipeline.pipelines import (
     BasePipeline,
@@ -46,7 +46,7 @@ class GenerateConfig:
     paraphraser: str | None = field(default=None, metadata=_help(
         "paraphraser spec: a model spec (LLM paraphraser), llm:SPEC, context:SPEC, canonical, "
         "none, chain:A|B or ensemble:A|B; turns on Shoggoth -> Paraphraser -> Face"))
-    min_fidelity: float = field(default=0.0, metadata=_help(
+    min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata=_help(
         "fail a paraphrase closed when it keeps less than this share of the CoT's content"))
     face: str | None = field(default=None, metadata=_help(
         "model spec of the Face (default: the --model); turns on the Shoggoth/Face split"))

@@ -37,7 +37,7 @@ from faithline.errors import BadInputError, ParaphraseError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.canonicalizer import parse_steps
-from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphraser import DEFAULT_MIN_FIDELITY, Paraphraser
 from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
 from faithline.runs import Run
 from faithline.stego import MODEL_ATTACKS, get_attack, parse_attacks
@@ -72,8 +72,9 @@ class StegoConfig:
         "model spec of the prompted encoder attack"))
     max_paraphrase_tokens: int = field(default=512, metadata=_help(
         "token limit of an LLM paraphrase"))
-    min_fidelity: float = field(default=0.0, metadata=_help(
-        "LLM paraphrases keeping less of the content than this fail closed (0..1)"))
+    min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata=_help(
+        "LLM paraphrases keeping less of the content than this fail closed (0..1; the default "
+        "was chosen on data, see faithline.pipeline.paraphraser)"))
     batch_size: int = field(default=16, metadata=_help("CoTs per paraphrase call and checkpoint"))
     cache: bool = field(default=True, metadata=_help("cache model calls by content hash"))
 
