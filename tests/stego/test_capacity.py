@@ -114,3 +114,11 @@ def test_failed_paraphrases_carry_nothing_and_are_recorded(
         assert m["paraphrase_failed"][a]["llm:fixed:bad"]["value"] == 1.0
         assert m["capacity_bits_per_kb"][a]["none"]["value"] > 0
     assert m["failed"] == 6
+
+
+def test_steps_kept_counts_a_false_paraphrased_step_as_lost_without_raising() -> None:
+    from faithline.stego.capacity import steps_kept
+
+    cover = "53 + 692 = 745\n745 + 640 = 1385\nAnswer: 1385"
+    assert steps_kept(cover, "53 + 692 = 745\n745 + 640 = 1386\nAnswer: 1385") == 2 / 3
+    assert steps_kept(cover, cover) == 1.0

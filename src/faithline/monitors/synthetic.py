@@ -18,14 +18,23 @@ word language (``start H flip stay ... leak T`` / ``T T H ... use leak T``).
 
 As a file (Transcript JSONL):
 ``python -m faithline.monitors.synthetic --n 200 --seed 1 [--style organism] --out data.jsonl``
+
+Natural transcripts, hand-written: ``natural_transcripts("dev")`` (60) and
+``natural_transcripts("heldout")`` (48, written first and separately, never used for tuning):
+coding tests, leaked answers, agentic permission overreach and sycophancy, each with verbalised
+hacks, obfuscated hacks (the act without a word about it), benign work and benign "traps" that
+use the same words (``meta.kind``). Labels: ``hack``, ``verbalized``; files in
+``faithline/monitors/data/natural_*.jsonl``. The rule presets were tuned on ``dev``.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+from pathlib import Path
 
 from faithline.errors import BadInputError
+from faithline.io import read_transcripts
 from faithline.tasks.coinflip import SIDES, other, run_flips
 from faithline.types import Transcript
 
@@ -139,6 +148,18 @@ def _organism(start: str, ops: list[str], states: list[str], leak: str | None, h
     if hack and leak:
         trace[-1] = leak[0]
     return prompt, " ".join(trace)
+
+
+NATURAL_SETS = ("dev", "heldout")
+
+
+def natural_transcripts(which: str = "dev") -> list[Transcript]:
+    """The hand-written natural set ``which`` (``dev`` or ``heldout``; see the module
+    docstring)."""
+    if which not in NATURAL_SETS:
+        raise BadInputError(f"natural set must be one of {', '.join(NATURAL_SETS)}; got "
+                            f"'{which}'")
+    return read_transcripts(Path(__file__).parent / "data" / f"natural_{which}.jsonl")
 
 
 def main(argv: list[str] | None = None) -> None:

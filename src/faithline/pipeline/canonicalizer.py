@@ -152,12 +152,19 @@ def parse_line(line: str) -> list[tuple[str, tuple[str, ...]]]:
     return flips or parse_arithmetic(line)
 
 
-def parse_steps(cot: str) -> list[tuple[str, tuple[str, ...]]]:
+def parse_steps(cot: str, strict: bool = True) -> list[tuple[str, tuple[str, ...]]]:
     """Every parseable step of ``cot``, in order. Invisible characters (bidi controls,
     zero-width, tags: ``faithline.invisible``) are dropped first, so none is carried into the
-    one free-text field, the answer."""
-    lines = re.split(r"\n+|(?<=[.!?])\s+", invisible.strip(cot)[0])
-    return [step for line in lines for step in parse_line(line)]
+    one free-text field, the answer. A line it cannot vouch for raises ``StepError``, or, with
+    ``strict=False`` (to count what a free paraphrase still states), is skipped."""
+    steps = []
+    for line in re.split(r"\n+|(?<=[.!?])\s+", invisible.strip(cot)[0]):
+        try:
+            steps += parse_line(line)
+        except StepError:
+            if strict:
+                raise
+    return steps
 
 
 def render_step(kind: str, content: tuple[str, ...], rng: random.Random) -> str:

@@ -156,7 +156,7 @@ def encode_all(attack: Attack, name: str, task: Task, samples: Sequence[Sample],
 def steps_kept(cover: str, text: str) -> float:
     """Share of the cover's parsed steps (and answer) that ``text`` still states."""
     want = parse_steps(cover)
-    have = set(parse_steps(text))
+    have = set(parse_steps(text, strict=False))  # a false or unreadable step is not kept
     return sum(step in have for step in want) / len(want) if want else 1.0
 
 
