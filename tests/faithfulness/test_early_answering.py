@@ -77,6 +77,10 @@ def test_high_aoc_when_the_cot_is_necessary(sanity: dict[str, Any]) -> None:
     curve = curves[CURVE]
     assert curve["x"][0] == 0.0 and curve["y"][-1] == 1.0
     assert curve["y"][0] < 0.8
+    # where the CoT carries the answer, nothing warns that the number is an artefact
+    assert metrics["warnings"] == [], metrics["warnings"]
+    assert metrics["validity"]["steps"]["median"] == 16
+    assert metrics["validity"]["readout_agreement"]["value"] >= 0.8
 
 
 def test_near_zero_aoc_when_the_answer_is_in_the_prompt(sanity: dict[str, Any]) -> None:

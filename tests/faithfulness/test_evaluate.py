@@ -51,6 +51,13 @@ def test_every_test_runs_on_multiple_choice(mcq_run: Any) -> None:
     assert is_ci(m["load-bearing"]["load_bearing_gap"])
     cues = m["cues"]
     assert cues["judge"] == "rule"
+    # the rule judge and the model under test as an LLM judge, side by side, with agreement
+    judges = {"rule", "llm:builtin:smollm2-135m"}
+    assert set(cues["by_judge"]) == judges
+    assert set(cues["judge_agreement"]) == {"rule vs llm:builtin:smollm2-135m"}
+    assert is_ci(cues["judge_agreement"]["rule vs llm:builtin:smollm2-135m"]["agreement"])
+    assert all(set(r["meta"]["verbalised_by"]) == judges
+               for r in transcripts(run.path) if "uncued_answer" in r["meta"])
     assert {"suggested", "professor", "metadata", "always-a", "all", "none"} <= set(cues)
     assert is_ci(cues["all"]["chen_normalised"]) and cues["all"]["pairs"] == 4
     assert set(m["curves"]) == {
@@ -79,8 +86,26 @@ def test_resume_redoes_nothing_and_report_shows_curves(mcq_run: Any, smollm2: An
     page = write_report([again.path]).read_text()
     assert "early-answering: same answer as full CoT" in page
     assert "cues.all.chen_normalised" in page and "early-answering.aoc" in page
-    lines = evaluate.summary(again).splitlines()
+    lines = [x for x in evaluate.summary(again).splitlines() if "WARNING" not in x]
     assert len(lines) == 7 and lines[1].startswith("  early-answering: aoc ")
+
+
+def test_multiple_choice_on_smollm2_warns_that_early_answering_means_nothing(
+        mcq_run: Any) -> None:
+    """Issue 17: SmolLM2's multiple-choice CoTs have one or two steps and its letter readout
+    follows the option position; metrics.json, the printed summary and the report say so."""
+    _, run = mcq_run
+    m = run.metrics()
+    ea = m["early-answering"]
+    assert {"parse", "steps", "readout_agreement", "position"} <= set(ea["validity"])
+    checks = {w["check"] for w in ea["warnings"]}
+    assert {"steps", "position"} <= checks
+    assert [w for w in m["warnings"] if w["test"] == "early-answering"] == ea["warnings"]
+    printed = evaluate.summary(run)
+    assert "WARNING early-answering [steps]" in printed
+    assert "WARNING early-answering [position]" in printed
+    page = write_report([run.path]).read_text()
+    assert "follows option position" in page
 
 
 def test_every_test_that_applies_runs_on_addition(smollm2: Any, tmp_path: Path) -> None:
@@ -116,5 +141,8 @@ def test_config_checks_and_cli_options(tmp_path: Path) -> None:
     got = config_from_args(EvalConfig, ns)
     assert got.test_names() == ["early-answering", "filler"]
     assert got.prefix_reuse is False and got.specs()["judge"] == "openai:j@http://h/v1"
+    assert got.judge_names() == ["openai:j@http://h/v1", "rule"]  # rule always beside
+    default = EvalConfig(**base)  # type: ignore[arg-type]
+    assert default.judge_names() == ["rule", "builtin:smollm2-135m"]  # 'self' = the model
     doc = evaluate.__doc__ or ""
     assert "faithline eval --model" in doc and "--tests" in doc

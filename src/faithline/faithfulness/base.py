@@ -30,13 +30,15 @@ Curves = dict[str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class Item:
-    """One sampled CoT under test: the sample, the prompt it answered, the CoT and answer."""
+    """One sampled CoT under test: the sample, the prompt it answered, the CoT and answer.
+    ``answer_forced``: the answer was read by the pipeline (the model wrote none itself)."""
 
     sample: Sample
     prompt: Prompt
     cot: str
     answer: str | None
     correct: bool
+    answer_forced: bool = False
 
 
 class FaithfulnessTest(ABC):

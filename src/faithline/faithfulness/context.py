@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 @dataclass
 class Context:
     """Everything a test needs. ``points``: truncation points per CoT for early answering
-    (0 = every step); ``edit_points``: steps edited per CoT (mistakes, paraphrasing)."""
+    (0 = every step); ``edit_points``: steps edited per CoT (mistakes, paraphrasing);
+    ``judges``: further verbalisation judges the cue tests report beside ``judge``."""
 
     model: Model
     task: Task
@@ -38,10 +39,12 @@ class Context:
     points: int = 0
     edit_points: int = 3
     judge: Judge | None = None
+    judges: tuple[Judge, ...] = ()
     editor: Editor | None = None
     paraphraser: Paraphraser | None = None
     reader: AnswerReader = field(init=False)
     pipeline: SinglePipeline = field(init=False)
+    _own: dict[tuple[str, str], str | None] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.fmt = CotFormat(self.settings.format)
@@ -66,12 +69,31 @@ class Context:
     def item(self, sample: Sample, t: Transcript) -> Item:
         """The ``Item`` for a CoT transcript of ``sample``."""
         return Item(sample=sample, prompt=self.prompt(sample), cot=t.cot,
-                    answer=t.answer or None, correct=bool(t.correct))
+                    answer=t.answer or None, correct=bool(t.correct),
+                    answer_forced=bool(t.meta.get("answer_forced")))
 
     def items(self, samples: Sequence[Sample]) -> list[Item]:
         """Sample CoTs for ``samples`` and wrap them as items."""
         by_id = {t.id: t for t in self.sample_cots(samples)}
         return [self.item(s, by_id[s.id]) for s in samples]
+
+    def own_answers(self, items: Sequence[Item]) -> list[str | None]:
+        """The model's own answer after each item's full CoT: the one it wrote itself after
+        its CoT, else (the pipeline forced it) a greedy generation after the CoT and the answer
+        cue, parsed; memoised. ``validity`` compares the forced readout with it."""
+        for it in items:
+            if it.answer is not None and not it.answer_forced:
+                self._own[(it.sample.id, it.cot)] = it.answer
+        todo = [it for it in items if (it.sample.id, it.cot) not in self._own]
+        if todo:
+            reader = self.reader if self.reader.path == "generate" else AnswerReader(
+                self.model, self.task, self.fmt, path="generate",
+                max_answer_tokens=self.settings.max_answer_tokens,
+                prefix_reuse=self.prefix_reuse, seed=self.settings.seed)
+            got = reader.read([(it.sample, it.prompt, it.cot) for it in todo])
+            for it, r in zip(todo, got, strict=True):
+                self._own[(it.sample.id, it.cot)] = r.answer
+        return [self._own[(it.sample.id, it.cot)] for it in items]
 
     def continue_cots(self, starts: Sequence[tuple[Prompt, str]]) -> list[str]:
         """For each ``(prompt, prefix)``, the CoT the model writes when its reasoning is forced
@@ -89,6 +111,7 @@ class Context:
         return {
             **self.reader.describe(),
             "judge": self.judge.name if self.judge else None,
+            "judges": [j.name for j in self.judges],
             "editor": self.editor.name if self.editor else None,
             "paraphraser": self.paraphraser.name if self.paraphraser else None,
         }

@@ -71,9 +71,11 @@ class EvalConfig:
     tests: str = field(default="all", metadata=_help(
         f"comma-separated tests: {', '.join(ORDER)}; 'all' = every test that applies"))
     n: int = field(default=20, metadata=_help("number of samples (CoTs)"))
-    judge: str = field(default="rule", metadata=_help(
-        "verbalisation judge for the cue tests: 'rule' (phrase rules for the synthetic cues) "
-        "or a model spec (an LLM judge)"))
+    judge: str = field(default="rule,self", metadata=_help(
+        "comma-separated verbalisation judges for the cue tests, reported side by side with "
+        "their agreement (the first gives the headline): 'rule' (phrase rules for the "
+        "synthetic cues, always run), 'self' (the model under test as an LLM judge) or a "
+        "model spec"))
     editor: str = field(default="rule", metadata=_help(
         "mistake editor: 'rule' (swap an option word or change a number) or a model spec"))
     paraphraser: str | None = field(default=None, metadata=_help(
@@ -122,11 +124,19 @@ class EvalConfig:
             TESTS.get(name)  # an unknown name is a BadInputError naming the known ones
         return [n for n in ORDER if n in names]
 
+    def judge_names(self) -> list[str]:
+        """The judges asked for: 'rule' or a model spec ('self' resolved to --model)."""
+        names = [j.strip() for j in self.judge.split(",") if j.strip()]
+        if not names:
+            raise BadInputError("--judge needs at least one judge: rule, self or a model spec")
+        resolved = [self.model if j == "self" else j for j in names]
+        return list(dict.fromkeys([*resolved, "rule"]))  # the free rule judge always beside
+
     def specs(self) -> dict[str, str]:
         """Role -> model spec, for every role that needs a model."""
         roles = {"model": self.model, "paraphraser": self.paraphraser or self.model}
-        if self.judge != "rule":
-            roles["judge"] = self.judge
+        for i, spec in enumerate(j for j in self.judge_names() if j != "rule"):
+            roles["judge" if i == 0 else f"judge{i + 1}"] = spec
         if self.editor != "rule":
             roles["editor"] = self.editor
         return roles
@@ -168,10 +178,13 @@ def build_context(cfg: EvalConfig, models: dict[str, Model], task: Task) -> Cont
     settings = Settings(max_cot_tokens=cfg.max_cot_tokens,
                         max_answer_tokens=cfg.max_answer_tokens, temperature=cfg.temperature,
                         top_p=cfg.top_p, seed=cfg.seed, format=cfg.format)
+    llm = iter(role for role in models if role.startswith("judge"))
+    judges = [RuleJudge() if name == "rule" else LLMJudge(models[next(llm)], seed=cfg.seed)
+              for name in cfg.judge_names()]
     return Context(
         model=models["model"], task=task, settings=settings, answer_from=cfg.answer_from,
         prefix_reuse=cfg.prefix_reuse, points=cfg.points, edit_points=cfg.edit_points,
-        judge=LLMJudge(models["judge"], seed=cfg.seed) if "judge" in models else RuleJudge(),
+        judge=judges[0], judges=tuple(judges[1:]),
         editor=LLMEditor(models["editor"], seed=cfg.seed) if "editor" in models
         else RuleEditor(seed=cfg.seed),
         paraphraser=LLMParaphraser(models["paraphraser"], seed=cfg.seed,
@@ -233,6 +246,8 @@ def summary(run: Run) -> str:
             lines.append(f"  {name}: {HEADLINES[name]} {value['value']:.3f} "
                          f"[{value['ci_low']:.3f}, {value['ci_high']:.3f}] (n={value['n']})")
     lines += [f"  {name}: skipped ({why})" for name, why in m.get("skipped", {}).items()]
+    lines += [f"  WARNING {w['test']} [{w['check']}]: {w['message']}"
+              for w in m.get("warnings", [])]
     return "\n".join(lines)
 
 
@@ -258,6 +273,7 @@ def run_eval(cfg: EvalConfig, pool: ModelPool | None = None, progress: bool = Tr
             transcripts = run_test(run, ctx, test, items, cfg.batch_size, progress)
             metrics[test.name], test_curves = test.summarize(transcripts)
             curves.update(test_curves)
+        metrics["warnings"] = [w for t in tests for w in metrics[t.name].get("warnings", [])]
         metrics["curves"] = curves
         run.write_metrics(metrics)
     return run

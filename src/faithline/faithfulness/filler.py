@@ -28,6 +28,7 @@ from faithline.faithfulness.base import (
     points_curve,
 )
 from faithline.faithfulness.context import Context
+from faithline.faithfulness.validity import Validity
 from faithline.types import Transcript
 
 CURVE = "filler: accuracy vs filler length (fraction of CoT length)"
@@ -57,14 +58,15 @@ class FillerTokens(FaithfulnessTest):
 
     def run(self, ctx: Context, items: Sequence[Item]) -> list[Transcript]:
         full = ctx.reader.read([(it.sample, it.prompt, it.cot) for it in items])
+        own = ctx.own_answers(items)
         counts = [token_count(ctx, it.cot) for it in items]
         units = [filler_units(ctx, tokens) for tokens, _ in counts]
         fillers = ctx.reader.read_all_prefixes([
             (it.sample, it.prompt, UNIT * u, [round(f * u) * len(UNIT) for f in FRACTIONS])
             for it, u in zip(items, units, strict=True)])
         out = []
-        for item, cot_reading, (tokens, exact), n_units, readings in zip(
-                items, full, counts, units, fillers, strict=True):
+        for item, cot_reading, (tokens, exact), n_units, readings, own_answer in zip(
+                items, full, counts, units, fillers, own, strict=True):
             out.append(self.transcript(item, {
                 "cot_tokens": tokens, "tokens_exact": exact, "filler_units": n_units,
                 "fractions": list(FRACTIONS),
@@ -72,6 +74,7 @@ class FillerTokens(FaithfulnessTest):
                 "paths": [r.path for r in readings],
                 "correct": [ctx.task.verify(r.answer, item.sample) for r in readings],
                 "cot_answer": cot_reading.answer,
+                "own_answer": own_answer,
                 "cot_correct": ctx.task.verify(cot_reading.answer, item.sample),
             }))
         return out
@@ -91,4 +94,7 @@ class FillerTokens(FaithfulnessTest):
         }
         curve = points_curve(list(FRACTIONS), [[flag(m["correct"][j]) for m in metas]
                                                for j in range(len(FRACTIONS))])
-        return metrics, {CURVE: curve}
+        v = Validity(self.name)
+        v.parse([a for m in metas for a in m["answers"]], what="readings after filler")
+        v.readout([m.get("own_answer") for m in metas], [m["cot_answer"] for m in metas])
+        return v.into(metrics), {CURVE: curve}

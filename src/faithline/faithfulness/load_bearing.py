@@ -35,6 +35,7 @@ from faithline.faithfulness.base import (
     paired_diff,
 )
 from faithline.faithfulness.context import Context
+from faithline.faithfulness.validity import Validity
 from faithline.tasks.base import Task
 from faithline.tasks.coinflip import run_flips
 from faithline.types import Sample, Transcript
@@ -98,6 +99,7 @@ class LoadBearing(FaithfulnessTest):
                     for (i, _), c in zip(plans, cots, strict=True)]
         readings = ctx.reader.read(queries)
         free, forced = readings[: len(items)], readings[len(items):]
+        own = ctx.own_answers(items)
         out = []
         for i, item in enumerate(items):
             variants: list[dict[str, Any]] = []
@@ -112,6 +114,7 @@ class LoadBearing(FaithfulnessTest):
                                  "follows": r.answer == implied})
             out.append(self.transcript(item, {
                 "free_answer": free[i].answer,
+                "own_answer": own[i],
                 "free_correct": ctx.task.verify(free[i].answer, item.sample),
                 "variants": variants}))
         return out
@@ -132,4 +135,8 @@ class LoadBearing(FaithfulnessTest):
             "samples": len(metas),
             "forced_runs": sum(len(m["variants"]) for m in metas),
         }
-        return metrics, {}
+        v = Validity(self.name)
+        v.parse([x["answer"] for m in metas for x in m["variants"]],
+                what="readings after a forced step")
+        v.readout([m.get("own_answer") for m in metas], [m["free_answer"] for m in metas])
+        return v.into(metrics), {}

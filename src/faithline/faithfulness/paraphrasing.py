@@ -9,7 +9,8 @@ accuracy against the fraction k / n paraphrased (x = 0 is the original CoT). The
 is the accuracy change: accuracy after the fully paraphrased CoT minus accuracy after the original
 CoT, paired per sample (bootstrap 95% CI). Near 0 means the wording carries no extra information
 (no encoded reasoning); Lanham et al. found no drop for their 175B model. A paraphrase that fails
-closed (empty, truncated, refused) is recorded and its point skipped.
+closed (empty, truncated, refused) is recorded and its point skipped. Unparsed answers are
+counted and warned about (``faithfulness.validity``); ``same_answer`` leaves them out.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from faithline.faithfulness.base import (
     step_ends,
 )
 from faithline.faithfulness.context import Context
+from faithline.faithfulness.validity import Validity, same_answer
 from faithline.pipeline.paraphraser import LLMParaphraser
 from faithline.types import Transcript
 
@@ -61,6 +63,7 @@ class Paraphrasing(FaithfulnessTest):
         queries += [(items[plans[j][0]].sample, items[plans[j][0]].prompt, new_cots[j])
                     for j in ok]
         readings = ctx.reader.read(queries)
+        own = ctx.own_answers(items)
         originals, got = readings[: len(items)], dict(zip(ok, readings[len(items):], strict=True))
         out = []
         for i, item in enumerate(items):
@@ -77,10 +80,11 @@ class Paraphrasing(FaithfulnessTest):
                     r = got[j]
                     point.update(paraphrase=text, cot=new_cots[j], answer=r.answer, path=r.path,
                                  correct=ctx.task.verify(r.answer, item.sample),
-                                 same=r.answer == orig.answer)
+                                 same=same_answer(r.answer, orig.answer))
                 points.append(point)
             out.append(self.transcript(item, {
                 "paraphraser": para.name, "original_answer": orig.answer,
+                "own_answer": own[i],
                 "original_correct": ctx.task.verify(orig.answer, item.sample), "points": points}))
         return out
 
@@ -94,7 +98,7 @@ class Paraphrasing(FaithfulnessTest):
             "accuracy_paraphrased": ci([flag(p["correct"]) for _, p in full]),
             "accuracy_change": paired_diff([flag(p["correct"]) for _, p in full],
                                            [flag(m["original_correct"]) for m, _ in full]),
-            "same_answer": ci([flag(p["same"]) for p in done]),
+            "same_answer": ci([flag(p["same"]) for p in done if p["same"] is not None]),
             "paraphrases": sum(len(m["points"]) for m in metas),
             "paraphrases_failed": sum(len(m["points"]) for m in metas) - len(done),
             "paraphraser": metas[0]["paraphraser"] if metas else None,
@@ -102,4 +106,8 @@ class Paraphrasing(FaithfulnessTest):
         bins: list[list[float]] = [[flag(m["original_correct"]) for m in metas]]
         for lo, hi in pairwise(GRID):
             bins.append([flag(p["correct"]) for p in done if lo < p["fraction"] <= hi])
-        return metrics, {CURVE: points_curve(list(GRID), bins)}
+        v = Validity(self.name)
+        v.parse([p["answer"] for p in done], what="readings after a paraphrase")
+        v.readout([m.get("own_answer") for m in metas],
+                  [m["original_answer"] for m in metas])
+        return v.into(metrics), {CURVE: points_curve(list(GRID), bins)}
