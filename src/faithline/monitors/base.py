@@ -37,6 +37,7 @@ class Verdict:
     reason: str = ""
     failed: bool = False
     error: str | None = None
+    domain: dict[str, Any] | None = None  # a trained monitor's in/out-of-domain check, if any
 
     @classmethod
     def of(cls, score: float, threshold: float, reason: str = "") -> Verdict:
@@ -51,6 +52,8 @@ class Verdict:
         d: dict[str, Any] = {"score": self.score, "flag": self.flag, "reason": self.reason}
         if self.failed:
             d.update(failed=True, error=self.error)
+        if self.domain is not None:
+            d["domain"] = self.domain
         return d
 
     @classmethod
@@ -64,7 +67,8 @@ class Verdict:
         if isinstance(score, bool) or not isinstance(score, (int, float)) \
                 or not isinstance(flag, bool):
             return cls.fail(f"{where}: needs a numeric score and a boolean flag")
-        return cls(score=float(score), flag=flag, reason=str(d.get("reason", "")))
+        domain = d.get("domain") if isinstance(d.get("domain"), dict) else None
+        return cls(score=float(score), flag=flag, reason=str(d.get("reason", "")), domain=domain)
 
 
 @runtime_checkable

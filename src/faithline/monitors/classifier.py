@@ -11,16 +11,31 @@ word boundaries); ``embed:MODEL_SPEC`` = the mean-pooled last hidden states of a
 (e.g. ``embed:builtin:smollm2-135m``), standardised. Either way a logistic regression with
 balanced class weights reads them; the score is its P(positive). The directory holds
 ``model.joblib`` (the fitted scikit-learn pipeline; it is a pickle, so load only directories you
-trust) and ``card.json``: the label key, the view, the features, the training files, the sha256
-of the training data and of ``model.joblib`` (checked on load), out-of-fold cross-validated
-metrics, and the threshold (0.5, or chosen for ``target_fpr`` on the out-of-fold scores).
+trust), ``domain.joblib`` (the training features, below) and ``card.json``: the label key, the
+view, the features, the training files, the sha256 of the training data, of ``model.joblib`` and
+of ``domain.joblib`` (checked on load), out-of-fold cross-validated metrics, and the threshold
+(0.5, or chosen for ``target_fpr`` on the out-of-fold scores).
+
+Out of domain. ``monitor-train`` also records the training distribution: the classifier's own
+features (TF-IDF or embeddings) of up to ``DOMAIN_ROWS`` training texts, L2-normalised, in
+``domain.joblib`` (its sha256 in the card), and in ``card["domain"]`` the quantiles of each
+training text's cosine similarity to its nearest *other* training text. At monitor time every
+input's nearest-neighbour similarity to that set is computed; below ``card["domain"]
+["threshold"]`` (``DOMAIN_RATIO`` x the 1st percentile of the training similarities: half the
+similarity of the least typical training texts to their neighbours) the input is out of domain.
+Every verdict carries ``domain`` = ``{"similarity", "threshold", "out_of_domain"}`` (stored in
+the transcript's ``monitor`` entry), an out-of-domain verdict says so in its reason, and a
+call with any out-of-domain input emits an ``OutOfDomainWarning`` naming how many. The score
+is still given: out of domain means "do not trust this score", not "flagged".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import warnings
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -37,6 +52,12 @@ from faithline.monitors.metrics import binary_metrics, labels_of, threshold_for_
 from faithline.types import Transcript
 
 CARD_SCHEMA = "faithline.classifier/1"
+DOMAIN_ROWS = 2000
+DOMAIN_RATIO = 0.5
+
+
+class OutOfDomainWarning(UserWarning):
+    """Inputs of a trained monitor lie outside the distribution it was trained on."""
 
 
 def _sklearn() -> Any:
@@ -166,6 +187,7 @@ def train_classifier(transcripts: Sequence[Transcript], label: str, out: str | P
     except OSError as e:
         raise BadInputError(f"cannot create classifier directory '{path}': {e.strerror}") from None
     joblib.dump(estimator, path / "model.joblib")
+    domain = record_domain(estimator, X, path / "domain.joblib", seed)
     cv = binary_metrics(oof, oof >= threshold, y, seed=seed)
     card = {
         "schema": CARD_SCHEMA, "label": label, "view": view, "features": features,
@@ -173,6 +195,7 @@ def train_classifier(transcripts: Sequence[Transcript], label: str, out: str | P
         "training": {"files": list(sources), "n": len(y), "positives": n_pos,
                      "data_sha256": data_hash(transcripts, label, view)},
         "cross_validation": {"folds": folds, **cv},
+        "domain": domain,
         "model_sha256": file_hash(path / "model.joblib"),
         "versions": {k: _version(k) for k in ("faithline", "scikit-learn", "numpy")},
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -188,6 +211,43 @@ def _version(name: str) -> str | None:
         return None
 
 
+# ----- the training domain ---------------------------------------------------------------------
+def features_of(estimator: Any, X: Any) -> Any:
+    """The fitted pipeline's features of ``X`` (all steps but the classifier), rows of unit
+    length (sparse for TF-IDF, dense for embeddings)."""
+    from sklearn.preprocessing import normalize
+
+    return normalize(estimator[:-1].transform(X))
+
+
+def nearest_similarity(rows: Any, reference: Any) -> np.ndarray:
+    """Per row, the cosine similarity to its nearest row of ``reference`` (both unit rows)."""
+    sims = rows @ reference.T
+    sims = sims.toarray() if hasattr(sims, "toarray") else np.asarray(sims)
+    return sims.max(axis=1) if sims.size else np.zeros(rows.shape[0])
+
+
+def record_domain(estimator: Any, X: Any, out: Path, seed: int) -> dict[str, Any]:
+    """Save the training features (up to ``DOMAIN_ROWS``, drawn at random) to ``out`` and
+    return the card's ``domain`` entry: leave-one-out nearest-neighbour similarities and the
+    out-of-domain threshold (see the module docstring)."""
+    _, joblib = _sklearn()
+    feats = features_of(estimator, X)
+    n = feats.shape[0]
+    keep = np.sort(np.random.default_rng(seed).permutation(n)[:DOMAIN_ROWS])
+    ref = feats[keep]
+    sims = ref @ ref.T
+    sims = sims.toarray() if hasattr(sims, "toarray") else np.array(sims)
+    np.fill_diagonal(sims, -np.inf)
+    loo = sims.max(axis=1)
+    q = {f"q{int(k * 100):02d}": float(np.quantile(loo, k)) for k in (0.0, 0.01, 0.05, 0.5)}
+    joblib.dump(ref, out)
+    return {"method": "nearest-neighbour cosine similarity in the classifier's feature space",
+            "reference_rows": int(ref.shape[0]), "train_similarity": q,
+            "threshold": DOMAIN_RATIO * q["q01"], "ratio": DOMAIN_RATIO,
+            "sha256": file_hash(out)}
+
+
 # ----- the monitor -----------------------------------------------------------------------------
 @dataclass
 class ClassifierMonitor:
@@ -198,6 +258,7 @@ class ClassifierMonitor:
     card: dict[str, Any]
     threshold: float
     embedder: Embedder | None = None
+    reference: Any = None  # training features (domain.joblib); None for a card without one
 
     @property
     def name(self) -> str:
@@ -211,7 +272,28 @@ class ClassifierMonitor:
         X: Any = self.embedder.transform(texts) if self.embedder else texts
         probs = self.estimator.predict_proba(X)[:, 1]
         label = self.card.get("label", "positive")
-        return [Verdict.of(float(p), self.threshold, f"P({label})={p:.3f}") for p in probs]
+        verdicts = [Verdict.of(float(p), self.threshold, f"P({label})={p:.3f}") for p in probs]
+        return verdicts if self.reference is None else self.check_domain(X, verdicts)
+
+    def check_domain(self, X: Any, verdicts: list[Verdict]) -> list[Verdict]:
+        """Each verdict with its ``domain`` entry; warn when any input is out of domain."""
+        limit = float(self.card["domain"]["threshold"])
+        sims = nearest_similarity(features_of(self.estimator, X), self.reference)
+        out = []
+        for v, sim in zip(verdicts, sims, strict=True):
+            ood = bool(sim < limit)
+            note = (f"; out of domain: nearest training text similarity {sim:.2f} < {limit:.2f}"
+                    if ood else "")
+            out.append(dataclasses.replace(v, reason=v.reason + note, domain={
+                "similarity": round(float(sim), 4), "threshold": round(limit, 4),
+                "out_of_domain": ood}))
+        n_ood = sum(bool(v.domain and v.domain["out_of_domain"]) for v in out)
+        if n_ood:
+            warnings.warn(OutOfDomainWarning(
+                f"{self.name}: {n_ood} of {len(out)} inputs are out of the classifier's training "
+                f"domain (nearest training text similarity < {limit:.2f}); do not trust their "
+                "scores"), stacklevel=2)
+        return out
 
 
 def load_classifier(path: str | Path, pool: MutableMapping[str, Model] | None = None,
@@ -237,4 +319,11 @@ def load_classifier(path: str | Path, pool: MutableMapping[str, Model] | None = 
             pool[spec] = load_model(spec)
         embedder = Embedder(pool[spec])
     t = float(card.get("threshold", 0.5)) if threshold is None else threshold
-    return ClassifierMonitor(p, joblib.load(model_path), card, t, embedder)
+    reference = None
+    if isinstance(card.get("domain"), dict):  # cards written before the domain check have none
+        domain_path = p / "domain.joblib"
+        if not domain_path.is_file() or file_hash(domain_path) != card["domain"].get("sha256"):
+            raise BadInputError(f"{domain_path} is missing or does not match the sha256 in its "
+                                "card.json")
+        reference = joblib.load(domain_path)
+    return ClassifierMonitor(p, joblib.load(model_path), card, t, embedder, reference)

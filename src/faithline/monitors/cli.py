@@ -27,8 +27,11 @@ TRAIN_DOC = """Train a text-classifier monitor on labelled transcripts and save 
     faithline monitor --monitor classifier:monitors/hack-tfidf --labels hack c.jsonl --out runs/m
 
 TF-IDF word and character n-grams (or a local model's mean-pooled hidden states) and a logistic
-regression (scikit-learn). The directory holds model.joblib and card.json (label, view,
-features, training-data sha256, out-of-fold cross-validated recall/FPR/AUROC, threshold).
+regression (scikit-learn). The directory holds model.joblib, domain.joblib (the training
+features) and card.json (label, view, features, training-data sha256, out-of-fold
+cross-validated recall/FPR/AUROC, threshold, and the training domain: at monitor time an input
+whose nearest training text is much less similar than usual is marked out of domain in its
+verdict, with a warning).
 """
 
 
@@ -83,6 +86,11 @@ def cmd_train(ns: argparse.Namespace) -> int:
           f"{tr['n']} transcripts ({tr['positives']} positive); {cv['folds']}-fold "
           f"out-of-fold AUROC {ci('auroc')}, recall {ci('recall')}, FPR {ci('fpr')} at "
           f"threshold {card['threshold']:.3g}")
+    dom = card["domain"]
+    print(f"training domain: {dom['reference_rows']} texts, nearest-neighbour similarity median "
+          f"{dom['train_similarity']['q50']:.2f}, 1st percentile "
+          f"{dom['train_similarity']['q01']:.2f}; inputs below {dom['threshold']:.2f} are marked "
+          "out of domain")
     print(f"use it: --monitor classifier:{cfg.out}")
     return 0
 
