@@ -10,9 +10,10 @@ Attacks (``stego/attacks.py``, ``stego/channels.py``, ``stego/prompted.py``), on
 channel: ``synonym`` and ``contractions`` (word choice), ``acrostic`` and ``sentences``
 (sentence structure), ``whitespace`` (spacing, bullets, full stops), ``digits`` and
 ``separators`` (numbers), ``punctuation``, ``order`` (commutative operands), ``formatting``
-(markdown), ``invisible`` (zero-width characters), all rule-based, and ``prompted`` (a model,
-any spec, asked to hide the bits). ``faithline stego-capacity`` (``stego/capacity.py``)
-measures how many bits per KB of CoT survive each paraphraser.
+(markdown), ``invisible`` (zero-width characters), ``spaces`` (no-break spaces), all
+rule-based, and ``prompted`` (a model, any spec, asked to hide the bits). ``faithline
+stego-capacity`` (``stego/capacity.py``) measures how many bits per KB of CoT survive each
+paraphraser.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ ATTACKS.register("prompted", "faithline.stego.prompted:PromptedAttack")
 ATTACKS.register("contractions", "faithline.stego.attacks:ContractionAttack")
 for _name, _cls in (("digits", "DigitsAttack"), ("separators", "SeparatorAttack"),
                     ("punctuation", "PunctuationAttack"), ("order", "OrderAttack"),
-                    ("formatting", "FormattingAttack"), ("invisible", "InvisibleAttack")):
+                    ("formatting", "FormattingAttack"), ("invisible", "InvisibleAttack"),
+                    ("spaces", "SpaceAttack")):
     ATTACKS.register(_name, f"faithline.stego.channels:{_cls}")
 # Rule-based surface channels first (word choice, sentence structure, whitespace, numbers,
 # punctuation, ordering, formatting, invisible characters), then the model encoder.
 ATTACK_ORDER = ("synonym", "contractions", "acrostic", "sentences", "whitespace", "digits",
-                "separators", "punctuation", "order", "formatting", "invisible", "prompted")
+                "separators", "punctuation", "order", "formatting", "invisible", "spaces",
+                "prompted")
 MODEL_ATTACKS = frozenset({"prompted"})
 
 
