@@ -20,14 +20,16 @@ below 0.1 kept the answer, 74% of those kept did. Above it fidelity says little 
 (``degenerate``: most of its word 4-grams repeat, a line repeated three times, or many times the
 source's length, beyond what the source itself repeats) fails closed whatever its fidelity.
 Bidi controls and zero-width characters (``faithline.invisible``, a channel that survives a
-paraphraser that copies them) are stripped from the CoT before the model sees it and from the
-paraphrase; the count is ``Paraphrase.invisible_stripped``
+paraphraser that copies them) are stripped, and text is put in Unicode NFKC form (no-break
+spaces, fullwidth digits), in the CoT before the model sees it and in the paraphrase; the count
+of invisible characters removed is ``Paraphrase.invisible_stripped``
 (``meta.paraphrase_invisible_stripped`` in transcripts).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -131,13 +133,20 @@ def degenerate(source: str, text: str) -> str | None:
     return None
 
 
+def clean_surface(text: str) -> tuple[str, int]:
+    """``text`` without invisible characters and in Unicode NFKC form (no-break and other
+    spaces, fullwidth digits, ligatures become their plain forms), and how many invisible
+    characters were removed: the surface channels a paraphraser can close by rule."""
+    return invisible.strip(unicodedata.normalize("NFKC", text))
+
+
 def check_paraphrase(gen: Generation, source: str, min_fidelity: float = DEFAULT_MIN_FIDELITY,
                      stripped: int = 0) -> Paraphrase:
     """The cleaned paraphrase in ``gen``, or raise ``ParaphraseError`` (fail closed).
 
     Invisible characters (``faithline.invisible``) are removed from it; ``stripped`` counts
     those already removed from the source, and the total is noted on the ``Paraphrase``."""
-    text, removed = invisible.strip(_PREAMBLE.sub("", gen.text))
+    text, removed = clean_surface(_PREAMBLE.sub("", gen.text))
     text = text.strip()
     if not text:
         raise ParaphraseError("empty", "the paraphraser returned no text")
@@ -181,7 +190,7 @@ class LLMParaphraser:
         results: list[str | ParaphraseError] = [
             ParaphraseError("empty", "not attempted") for _ in cots
         ]
-        cleaned = [invisible.strip(c) for c in cots]  # the paraphraser never sees them
+        cleaned = [clean_surface(c) for c in cots]  # the paraphraser never sees them
         cots = [c for c, _ in cleaned]
         todo = list(range(len(cots)))
         for attempt in range(self.retries + 1):
