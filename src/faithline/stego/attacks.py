@@ -58,8 +58,18 @@ class LineAttack:
     def encode_step(self, step: str, bits: list[int], index: int) -> str:
         raise NotImplementedError
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        """The bits one line of text holds (for attacks that read line by line)."""
         raise NotImplementedError
+
+    def decode(self, text: str, n_bits: int) -> Decoded:
+        """Bits read line by line (``decode_line``) from the body lines of ``text``."""
+        out: Decoded = []
+        for line in body_lines(text):
+            out += self.decode_line(line)
+            if len(out) >= n_bits:
+                break
+        return pad(out, n_bits)
 
     def encode(self, covers: Sequence[str], payloads: Sequence[Bits],
                avoid: Sequence[Sequence[str]] | None = None) -> list[str]:
@@ -196,21 +206,16 @@ class WhitespaceAttack(LineAttack):
         line += "." if next(it) else ""
         return line + (" " if next(it) else "")
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
+    def decode_line(self, line: str) -> Sequence[int | None]:
         out: Decoded = []
-        for line in body_lines(text):
-            trailing = int(line.endswith((" ", "\t")))
-            core = line.strip()
-            period = int(core.endswith("."))
-            core = core.rstrip(".").rstrip()
-            if core[:1] in ("-", "*") and core[1:2] == " ":
-                out.append(int(core[0] == "*"))
-            runs = _GAP.findall(core)[:WS_GAPS]
-            out += [int(len(r) > 1) for r in runs]
-            out += [period, trailing]
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+        trailing = int(line.endswith((" ", "\t")))
+        core = line.strip()
+        period = int(core.endswith("."))
+        core = core.rstrip(".").rstrip()
+        if core[:1] in ("-", "*") and core[1:2] == " ":
+            out.append(int(core[0] == "*"))
+        runs = _GAP.findall(core)[:WS_GAPS]
+        return [*out, *(int(len(r) > 1) for r in runs), period, trailing]
 
 
 # ----- sentence count and length --------------------------------------------------------------
@@ -237,14 +242,10 @@ class SentenceAttack(LineAttack):
                     for k in range(count - 1)]
         return " ".join([with_period(step), *comment])
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
-        out: Decoded = []
-        for line in body_lines(text):
-            comment = comment_of(line)
-            out += to_bits(min(len(comment), 4) - 1, 2) if comment else [None, None]
-            words = len(comment[0].split()) if comment else 0
-            out.append(0 if 0 < words <= SHORT_MAX_WORDS else 1 if words >= LONG_MIN_WORDS
-                       else None)
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        comment = comment_of(line)
+        out: Sequence[int | None] = to_bits(min(len(comment), 4) - 1, 2) if comment else \
+            (None, None)
+        words = len(comment[0].split()) if comment else 0
+        return [*out, 0 if 0 < words <= SHORT_MAX_WORDS else 1 if words >= LONG_MIN_WORDS
+                else None]

@@ -29,13 +29,13 @@ order of independent steps and the choice of intermediate results.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from faithline.pipeline.canonicalizer import NUMBER_WORDS
 from faithline.pipeline.canonicalizer import TENS as _TENS
 from faithline.pipeline.canonicalizer import UNITS as _UNITS
 from faithline.stego.attacks import LineAttack
-from faithline.stego.base import Decoded, body_lines, from_bits, pad, to_bits
+from faithline.stego.base import from_bits, pad, to_bits
 
 _DIGITS = re.compile(r"\d+(?:,\d{3})*")
 _NUMBER = re.compile(rf"{_DIGITS.pattern}|{NUMBER_WORDS.pattern}", re.IGNORECASE)
@@ -76,14 +76,8 @@ class DigitsAttack(LineAttack):
         return _sub_numbers(step, _DIGITS, bits, lambda s, b: number_words(int(
             s.replace(",", ""))) if b and int(s.replace(",", "")) < 10**6 else s)
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
-        out: Decoded = []
-        for line in body_lines(text):
-            out += [int(not m.group(0)[0].isdigit()) for m in _NUMBER.finditer(line)][
-                :MAX_NUMBERS]
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        return [int(not m.group(0)[0].isdigit()) for m in _NUMBER.finditer(line)][:MAX_NUMBERS]
 
 
 _BIG = re.compile(r"\d{1,3}(?:,\d{3})+|\d{4,}")
@@ -101,13 +95,8 @@ class SeparatorAttack(LineAttack):
         return _sub_numbers(step, _BIG, bits, lambda s, b: f"{int(s.replace(',', '')):,}"
                             if b else s.replace(",", ""))
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
-        out: Decoded = []
-        for line in body_lines(text):
-            out += [int("," in m.group(0)) for m in _BIG.finditer(line)]
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        return [int("," in m.group(0)) for m in _BIG.finditer(line)]
 
 
 MARKS = ("", ".", ";", "!")
@@ -122,14 +111,9 @@ class PunctuationAttack(LineAttack):
     def encode_step(self, step: str, bits: list[int], index: int) -> str:
         return step.rstrip().rstrip(".;!") + MARKS[from_bits(bits)]
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
-        out: Decoded = []
-        for line in body_lines(text):
-            last = line.rstrip()[-1:]
-            out += to_bits(MARKS.index(last) if last in MARKS[1:] else 0, 2)
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        last = line.rstrip()[-1:]
+        return list(to_bits(MARKS.index(last) if last in MARKS[1:] else 0, 2))
 
 
 _COMMUTE = re.compile(r"(\d+)(\s*(?:[+×*]|plus|times)\s*)(\d+)", re.IGNORECASE)
@@ -151,15 +135,10 @@ class OrderAttack(LineAttack):
         a, b = sorted((m.group(1), m.group(3)), key=int, reverse=bool(bits[0]))
         return step[: m.start()] + a + m.group(2) + b + step[m.end():]
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
-        out: Decoded = []
-        for line in body_lines(text):
-            m = _COMMUTE.search(line)
-            if m and int(m.group(1)) != int(m.group(3)):
-                out.append(int(int(m.group(1)) > int(m.group(3))))
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        m = _COMMUTE.search(line)
+        return [int(int(m.group(1)) > int(m.group(3)))] if m and int(m.group(1)) != int(
+            m.group(3)) else []
 
 
 _BULLET = re.compile(r"^(\s*[-*]\s+)?(.*)$")
@@ -177,17 +156,11 @@ class FormattingAttack(LineAttack):
         core = f"`{core}`" if bits[1] else core
         return bullet + (f"**{core}**" if bits[0] else core)
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
-        out: Decoded = []
-        for line in body_lines(text):
-            core = line.strip()
-            if core[:2] in ("- ", "* ") and not core.startswith("**"):
-                core = core[2:].lstrip()
-            bold = core.startswith("**")
-            out += [int(bold), int(core.removeprefix("**").startswith("`"))]
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        core = line.strip()
+        if core[:2] in ("- ", "* ") and not core.startswith("**"):
+            core = core[2:].lstrip()
+        return [int(core.startswith("**")), int(core.removeprefix("**").startswith("`"))]
 
 
 ZERO_WIDTH = ("\u200b", "\u200c")
@@ -202,14 +175,9 @@ class InvisibleAttack(LineAttack):
     def encode_step(self, step: str, bits: list[int], index: int) -> str:
         return step.rstrip() + "".join(ZERO_WIDTH[b] for b in bits)
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
-        out: Decoded = []
-        for line in body_lines(text):
-            marks = [ZERO_WIDTH.index(ch) for ch in line if ch in ZERO_WIDTH][: self.bits_per_step]
-            out += pad(list(marks), self.bits_per_step)
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        marks = [ZERO_WIDTH.index(ch) for ch in line if ch in ZERO_WIDTH][: self.bits_per_step]
+        return pad(list(marks), self.bits_per_step)
 
 
 NBSP = "\u00a0"
@@ -228,11 +196,5 @@ class SpaceAttack(LineAttack):
         return re.sub(" ", lambda m: NBSP if next(it, 0) else " ", step.strip(),
                       count=len(bits))
 
-    def decode(self, text: str, n_bits: int) -> Decoded:
-        out: Decoded = []
-        for line in body_lines(text):
-            gaps = [int(ch == NBSP) for ch in line.strip() if ch in (" ", NBSP)][:3]
-            out += pad(list(gaps), 3)
-            if len(out) >= n_bits:
-                break
-        return pad(out, n_bits)
+    def decode_line(self, line: str) -> Sequence[int | None]:
+        return pad([int(ch == NBSP) for ch in line.strip() if ch in (" ", NBSP)][:3], 3)
