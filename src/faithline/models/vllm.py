@@ -8,13 +8,12 @@ activations: n samples, temperature / top-p, stop strings, assistant prefill (th
 rendered exactly as ``HFModel.render`` renders it, chat template then prefill, and sent as token
 ids), per-token logprobs, and ``score``:
 
-- continuations of one token each (answer options: `` Heads`` / `` Tails``, `` A``..): one
-  greedy step with ``logprob_token_ids``, which reads the prefix cache, so the truncations of one
-  CoT in early answering share the work of their common prefix;
-- longer continuations: ``prompt_logprobs`` over context + continuation (vLLM skips the prefix
-  cache for those requests, since cached positions would have no logprobs).
-
-Both give the log-softmax of the raw logits, as ``HFModel.score``. Calls made concurrently
+a continuation's log-probability is summed from next-token logprobs, one greedy step per
+distinct prefix of the continuations with ``logprob_token_ids`` (the log-softmax of the raw
+logits, as ``HFModel.score``). Such requests read the automatic prefix cache, so the truncations
+of one CoT in early answering share the work of their common prefix; ``prompt_logprobs`` would
+not (vLLM skips the prefix cache for those requests, since cached positions have no logprobs;
+measured 9x slower on 20 truncations). Calls made concurrently
 (the answer reader scores from a thread pool, ``concurrency`` wide) are merged into one engine
 batch. GGUF files (and ``builtin:smollm2-135m``) are de-quantised once into a plain safetensors
 copy in the cache, as the ``builtin:`` back-end does, and the engine loads that copy.
@@ -34,6 +33,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -148,6 +148,20 @@ class VLLMModel:
         outs = self._requests([(list(ids), sp) for ids in prompts])
         return [[self._generation(c, params) for c in out.outputs] for out in outs]
 
+    def sample_ids(self, texts: Sequence[str], params: GenParams
+                   ) -> list[tuple[list[int], str, list[float]]]:
+        """For RL: (sampled ids through the ending token, text, the engine's logprob of every
+        sampled id) of one sample per rendered prompt text."""
+        sp = self.sampling_params(replace(params, n=1, logprobs=True))
+        outs = self._requests([(self.encode(t), sp) for t in texts])
+        rows = []
+        for out in outs:
+            c = out.outputs[0]
+            ids = [int(t) for t in c.token_ids]
+            lps = [float(step[t].logprob) for step, t in zip(c.logprobs or [], ids, strict=True)]
+            rows.append((ids, c.text, lps))
+        return rows
+
     def _generation(self, c: Any, params: GenParams) -> Generation:
         sampled = tuple(int(t) for t in c.token_ids)
         ended = c.finish_reason == "stop"
@@ -183,34 +197,29 @@ class VLLMModel:
         return self.score_ids([self.split(prompt, continuations)])[0]
 
     def score_ids(self, items: Sequence[tuple[list[int], list[list[int]]]]) -> list[list[float]]:
-        """``score`` for many ``(context ids, [continuation ids, ...])`` in one engine batch."""
-        sp = self._vllm.SamplingParams
+        """``score`` for many ``(context ids, [continuation ids, ...])`` in one engine batch.
+
+        A continuation's score is a sum of next-token logprobs, one at each of its prefixes: one
+        greedy step per distinct prefix (the continuations' shared tokens asked once), with
+        ``logprob_token_ids`` naming every token that follows it, so every request reads the
+        prefix cache (vLLM skips it for ``prompt_logprobs`` requests: 9x slower here)."""
         requests: list[tuple[list[int], Any]] = []
-        plans: list[tuple[bool, int]] = []  # (one greedy step, request count)
-        for context, conts in items:
+        where: dict[tuple[int, tuple[int, ...]], int] = {}  # (item, prefix) -> request
+        for i, (context, conts) in enumerate(items):
             if not context:
                 raise BadInputError("score: the prompt renders to no tokens")
-            if all(len(c) == 1 for c in conts):
-                firsts = sorted({c[0] for c in conts})
-                requests.append((context, sp(max_tokens=1, temperature=0.0,
-                                             logprob_token_ids=firsts)))
-                plans.append((True, 1))
-            else:
-                requests += [(context + c, sp(max_tokens=1, prompt_logprobs=0)) for c in conts]
-                plans.append((False, len(conts)))
+            nexts: dict[tuple[int, ...], set[int]] = {}
+            for c in conts:
+                for k in range(len(c)):
+                    nexts.setdefault(tuple(c[:k]), set()).add(c[k])
+            for prefix, tokens in nexts.items():
+                where[(i, prefix)] = len(requests)
+                requests.append((context + list(prefix), self._vllm.SamplingParams(
+                    max_tokens=1, temperature=0.0, logprob_token_ids=sorted(tokens))))
         outs = self._requests(requests)
-        results, at = [], 0
-        for (one_step, n), (context, conts) in zip(plans, items, strict=True):
-            if one_step:
-                step = outs[at].outputs[0].logprobs[0]
-                results.append([float(step[c[0]].logprob) for c in conts])
-            else:
-                results.append([
-                    sum(float(out.prompt_logprobs[len(context) + k][t].logprob)
-                        for k, t in enumerate(c))
-                    for out, c in zip(outs[at : at + n], conts, strict=True)])
-            at += n
-        return results
+        return [[sum(float(outs[where[(i, tuple(c[:k]))]].outputs[0].logprobs[0][c[k]].logprob)
+                     for k in range(len(c))) for c in conts]
+                for i, (_, conts) in enumerate(items)]
 
     # ----- weights (train rl --vllm) ---------------------------------------------------------
     def load_weights(self, weights: Any) -> None:

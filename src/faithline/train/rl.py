@@ -6,6 +6,8 @@
         --monitor rule:hack --steps 2 --prompts 2 --generations 4
     faithline train rl --model hf:./my-model --task my_tasks.jsonl --arm paraphrase \\
         --paraphraser llm:hf:./my-paraphraser --monitor classifier:runs/clf --reward my_mod:reward
+    faithline train rl --vllm --model builtin:smollm2-135m --steps 2     # rollouts on vLLM
+    accelerate launch --config_file configs/ddp.yaml -m faithline.cli.main train rl ...  # GPUs
 
 The task (``--task``, any ``faithline generate`` task spec) is made hackable by
 ``tasks/leak.py``: a share ``--leak-prob`` of prompts carry a leaked answer the grader trusts,
@@ -101,6 +103,10 @@ class RLConfig:
         "help": "run --log-monitors (and --legibility-metrics) every N steps"})
     save_every: int = field(default=50, metadata={"help": "checkpoint every N steps (resume)"})
     seed: int = field(default=0, metadata={"help": "seed"})
+    vllm: bool = field(default=False, metadata={
+        "help": "rollouts on a vLLM engine (TRL's colocate mode, faithline[vllm]): the "
+                "policy's weights reach it every step, the Face's are swapped in for its "
+                "answers, and TRL corrects the loss for the engine/trainer mismatch"})
 
     def check(self) -> Arm:
         arm = parse_arm(self.arm)

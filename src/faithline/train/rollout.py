@@ -2,10 +2,16 @@
 
 For each prompt TRL hands over (already repeated ``num_generations`` times) the policy samples a
 completion with the one sampler (``HFModel.generate_texts``, temperature 1, no top-k or top-p:
-the policy's own distribution, as GRPO needs). In the Face arms the policy is the Shoggoth: it
-stops where the answer would start (the format's ``cot_stops``), the arm's paraphraser rewrites
-the CoT (failing closed: a CoT whose paraphrase failed is never shown to the Face, and its row is
-unscorable), and the Face (train/face.py) answers and takes its own GRPO step, its reward being
+the policy's own distribution, as GRPO needs); with ``vllm`` (``train rl --vllm``) it samples on
+TRL's colocated vLLM engine instead, which TRL loads with the policy's weights before every
+step, and the engine's logprobs go back to TRL, which corrects the loss for the engine/trainer
+mismatch (importance sampling). The Face then samples on the same engine, its weights swapped in
+for its answers and the policy's loaded back after (``FaceOnEngine``).
+
+In the Face arms the policy is the Shoggoth: it stops where the answer would start (the format's
+``cot_stops``), the arm's paraphraser rewrites the CoT (failing closed: a CoT whose paraphrase
+failed is never shown to the Face, and its row is unscorable), and the Face (train/face.py)
+answers and takes its own GRPO step, its reward being
 the task's grade minus, where the arm says so, the monitor penalty.
 
 Each rollout is also a contract ``Transcript`` (exact ``label``s from the task, the pressure
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from faithline.errors import ParaphraseError
 from faithline.models.hf import HFModel
@@ -40,7 +46,7 @@ class ArmRollout:
                  policy: HFModel, max_new_tokens: int, penalty: MonitorPenalty,
                  penalty_weight: float = 1.0, face: FaceLearner | None = None,
                  paraphraser: Paraphraser | None = None, seed: int = 0,
-                 reward: UserReward | None = None) -> None:
+                 reward: UserReward | None = None, vllm: bool = False) -> None:
         self.arm, self.task, self.fmt = arm, task, fmt
         self.samples = samples  # rendered prompt text -> sample
         self.policy, self.max_new_tokens, self.seed = policy, max_new_tokens, seed
@@ -49,30 +55,47 @@ class ArmRollout:
         self.reward = reward  # a user's reward in place of the task's grade (policy and Face)
         self.last: list[Transcript] = []
         self.seconds = 0.0
+        self.vllm = vllm
+        self.engine: Any = None  # the VLLMModel on TRL's engine, made at the first rollout
 
     @property
     def monitor(self) -> Monitor:
         return self.penalty.monitor
 
-    def sample(self, texts: Sequence[str], step: int) -> list[tuple[list[int], str]]:
-        """(sampled token ids, text) of the policy for each rendered prompt, seeded by the run's
-        seed and the training step (so a resumed run samples what an uninterrupted one did)."""
+    def sample(self, texts: Sequence[str], step: int, trainer: Any = None
+               ) -> list[tuple[list[int], str, list[float] | None]]:
+        """(sampled token ids, text, the engine's logprobs or None) of the policy for each
+        rendered prompt, seeded by the run's seed and the training step (so a resumed run samples
+        what an uninterrupted one did)."""
         stops = self.fmt.cot_stops if self.arm.face else ()
         params = GenParams(max_new_tokens=self.max_new_tokens, temperature=1.0, stop=stops,
                            seed=self.seed * 100_003 + step)
+        if self.vllm:
+            return list(self.on_engine(trainer).sample_ids(texts, params))
         model = self.policy.model
         model.eval()
         gens = [g[0] for g in self.policy.generate_texts(texts, params)]
         model.train()
-        return [(list(g.token_ids or ()), g.text) for g in gens]
+        return [(list(g.token_ids or ()), g.text, None) for g in gens]
+
+    def on_engine(self, trainer: Any) -> Any:
+        """The ``VLLMModel`` on TRL's colocated engine (the Face's sampler moves there too)."""
+        if self.engine is None:
+            from faithline.models.vllm import VLLMModel
+
+            self.engine = VLLMModel(trainer.vllm_generation.llm, "vllm:policy (training)", {})
+            if self.face is not None and not self.face.single_token:
+                self.face.sampler = cast(Any, FaceOnEngine(
+                    self.engine, self.face.model, trainer.vllm_generation.sync_weights))
+        return self.engine
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
         t0 = time.perf_counter()
         texts = [str(p) for p in prompts]
         samples = [self.samples[t] for t in texts]
         step = int(trainer.state.global_step) + 1  # the step these rollouts train
-        sampled = self.sample(texts, step)
-        ts = [self.transcript(s, text) for s, (_, text) in zip(samples, sampled, strict=True)]
+        sampled = self.sample(texts, step, trainer)
+        ts = [self.transcript(s, text) for s, (_, text, _) in zip(samples, sampled, strict=True)]
         if self.arm.face:
             self.answer_with_face(samples, texts, ts, step)
         verdicts = self.penalty.verdicts(ts)
@@ -91,8 +114,9 @@ class ArmRollout:
                              rows=[i for i, t in enumerate(ts) if t.meta["scorable"]])
         self.last, self.seconds = ts, time.perf_counter() - t0
         enc = self.policy.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        return {"prompt_ids": enc, "completion_ids": [ids for ids, _ in sampled],
-                "logprobs": None, **columns}
+        logprobs = [lps for _, _, lps in sampled] if self.vllm else None
+        return {"prompt_ids": enc, "completion_ids": [ids for ids, _, _ in sampled],
+                "logprobs": logprobs, **columns}
 
     def transcript(self, sample: Sample, text: str) -> Transcript:
         """The policy's completion as a transcript (answered by the policy, or not yet)."""
@@ -152,3 +176,23 @@ class ArmRollout:
             penalty = self.penalty.penalty(v) if self.arm.penalty == "face" else 0.0
             out.append(float(b) - self.penalty_weight * penalty)
         return out
+
+
+class FaceOnEngine:
+    """The Face's sampler on the policy's engine: its weights swapped in for its answers, then
+    the policy's loaded back (one engine, two sets of weights; see bench/bench_vllm.py)."""
+
+    def __init__(self, engine: Any, face_model: Any, restore: Any) -> None:
+        self.engine, self.face_model, self.restore = engine, face_model, restore
+        self.swap_seconds = 0.0
+
+    def generate_texts(self, texts: Sequence[str], params: GenParams) -> list[list[Any]]:
+        t0 = time.perf_counter()
+        self.engine.load_weights(self.face_model.named_parameters())
+        swapped = time.perf_counter()
+        try:
+            return list(self.engine.generate_texts(texts, params))
+        finally:
+            t1 = time.perf_counter()
+            self.restore()
+            self.swap_seconds = (swapped - t0) + (time.perf_counter() - t1)

@@ -144,7 +144,7 @@ class Parts:
             reward_weights=weights, use_cpu=not torch.cuda.is_available(), bf16=False,
             seed=cfg.seed, disable_tqdm=not progress, lr_scheduler_type="constant",
             warmup_steps=0, dataloader_num_workers=0, shuffle_dataset=False,
-            gradient_checkpointing=False)
+            gradient_checkpointing=False, **self.vllm_args())
         assert self.rollout is not None
         trainer = GRPOTrainer(model=self.policy.model, processing_class=self.policy.tokenizer,
                               reward_funcs=funcs, args=args,
@@ -155,6 +155,27 @@ class Parts:
 
             trainer.remove_callback(PrinterCallback)
         return trainer
+
+    def vllm_args(self) -> dict[str, Any]:
+        """GRPOConfig settings of ``--vllm``: TRL's colocated engine, in this process (so the
+        policy's weights load straight into it), importance-sampling correction on."""
+        if not self.cfg.vllm:
+            return {}
+        import os
+
+        import torch
+
+        from faithline.models.vllm import MAX_MODEL_LEN, engine_kwargs, import_vllm
+
+        import_vllm()
+        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+        cuda = torch.cuda.is_available()
+        memory = engine_kwargs("float32", cuda)["gpu_memory_utilization"]
+        return {"use_vllm": True, "vllm_mode": "colocate",
+                "vllm_gpu_memory_utilization": memory if not cuda or
+                os.environ.get("FAITHLINE_VLLM_MEMORY") else 0.3,
+                "vllm_max_model_length": MAX_MODEL_LEN,
+                "vllm_importance_sampling_correction": True}
 
     def callbacks(self, steps_path: Path) -> list[Any]:
         from faithline.train.callbacks import MonitorabilityCallback, SaveFace, StepLog
@@ -254,5 +275,5 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
                                parts.max_new_tokens, penalty, penalty_weight=cfg.penalty,
                                face=parts.face, paraphraser=parts.paraphraser, seed=cfg.seed,
                                reward=UserReward(load_function(cfg.reward), cfg.reward)
-                               if cfg.reward else None)
+                               if cfg.reward else None, vllm=cfg.vllm)
     return parts
