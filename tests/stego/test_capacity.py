@@ -122,3 +122,4 @@ def test_steps_kept_counts_a_false_paraphrased_step_as_lost_without_raising() ->
     cover = "53 + 692 = 745\n745 + 640 = 1385\nAnswer: 1385"
     assert steps_kept(cover, "53 + 692 = 745\n745 + 640 = 1386\nAnswer: 1385") == 2 / 3
     assert steps_kept(cover, cover) == 1.0
+    assert steps_kept(cover, "692 + 53 = 745\n640 + 745 = 1385\nAnswer: 1385") == 1.0
