@@ -5,8 +5,10 @@ Both sides load the same SmolLM2-135M weights (``builtin:smollm2-135m`` and
 ``--repeats``), since these machines are noisy:
 
 1. generation: greedy, ``--tokens`` new tokens for ``--batch`` distinct coin-flip prompts; tok/s
-   = tokens generated / wall time. The hf side runs at its own best batch (``--hf-batch``,
-   default 8) and at ``--batch``; the ratio is vLLM against the better of the two (target 2.5x).
+   = tokens generated / wall time. On a CPU the hf side runs at its own best batch
+   (``--hf-batch``, default 8) and at ``--batch``; the ratio is vLLM against the better of the
+   two (target 2.5x). On CUDA (``bench/gpu_check.sh``, ``--batch 64,256``) hf runs with its
+   static KV cache and with the dynamic one, each against vLLM at the same batch.
 2. early answering (Lanham et al. 2023) on the gold coin-flip CoTs of
    ``bench/bench_early_answering.py`` (``--cots`` CoTs, ``--points`` truncations each): the hf
    prefix-reuse path (one KV cache per CoT) against vLLM (every truncation one request, the
@@ -15,7 +17,7 @@ Both sides load the same SmolLM2-135M weights (``builtin:smollm2-135m`` and
    near-ties may flip; ``--dtype fp32`` rules rounding out).
 
     .venv-vllm/bin/python bench/bench_vllm.py [--batch 32] [--tokens 64] [--cots 50]
-        [--points 10] [--dtype bf16] [--out bench/results]
+        [--points 10] [--dtype bf16] [--model builtin:smollm2-135m | DIR] [--out bench/results]
 
 Needs the vllm extra (``make setup-vllm`` builds ``.venv-vllm``). Writes ``vllm_<device>.json``.
 """
@@ -35,6 +37,7 @@ from faithline.faithfulness.base import Item
 from faithline.faithfulness.context import Context
 from faithline.faithfulness.early_answering import EarlyAnswering
 from faithline.models import load_model
+from faithline.models.hf import HFModel
 from faithline.tasks.coinflip import CoinFlipTask
 from faithline.types import GenParams, Prompt
 
@@ -60,26 +63,47 @@ def early_side(model: Any, task: CoinFlipTask, items: list[Item], points: int
     return seconds, transcripts, test.summarize(transcripts)[0]
 
 
+class DynamicCacheHF(HFModel):
+    """The hf back-end without the static KV cache it uses on CUDA (the dynamic-cache side)."""
+
+    def generation_kwargs(self, params: GenParams) -> dict[str, Any]:
+        kwargs = super().generation_kwargs(params)
+        kwargs.pop("cache_implementation", None)
+        return kwargs
+
+
 def bench_generation(hf: Any, vl: Any, args: argparse.Namespace) -> dict[str, Any]:
     task = CoinFlipTask()
-    prompts = [Prompt.user(task.prompt_text(s)) for s in task.samples(args.batch, seed=1)]
+    batches = [int(b) for b in str(args.batch).split(",")]
+    prompts = [Prompt.user(task.prompt_text(s)) for s in task.samples(max(batches), seed=1)]
     params = GenParams(max_new_tokens=args.tokens)
-    sides = {f"hf_b{args.hf_batch}": (hf, args.hf_batch), f"hf_b{args.batch}": (hf, args.batch),
-             f"vllm_b{args.batch}": (vl, args.batch)}
+    sides: dict[str, tuple[Any, int]] = {}
+    if hf.device.type == "cpu":
+        sides[f"hf_b{args.hf_batch}"] = (hf, args.hf_batch)
+    dynamic = DynamicCacheHF(hf.model, hf.tokenizer, hf.spec, {})
+    for b in batches:
+        sides[f"hf_b{b}"] = (hf, b)  # static KV cache on CUDA
+        if hf.device.type == "cuda":
+            sides[f"hf_dynamic_b{b}"] = (dynamic, b)
+        sides[f"vllm_b{b}"] = (vl, b)
     for model, b in sides.values():  # warm-up
         generation_side(model, prompts[:b], GenParams(max_new_tokens=4), b)
     runs: dict[str, list[float]] = {k: [] for k in sides}
     tokens: dict[str, int] = {}
     for _ in range(args.repeats):
         for name, (model, b) in sides.items():
-            seconds, n = generation_side(model, prompts, params, b)
+            group = prompts[:max(b, min(batches))]
+            seconds, n = generation_side(model, group, params, b)
             runs[name].append(n / seconds)
             tokens[name] = n
     tok_s = {k: round(statistics.median(v), 1) for k, v in runs.items()}
-    best_hf = max(v for k, v in tok_s.items() if k.startswith("hf"))
+    speedup = {}
+    for b in batches:
+        best_hf = max(v for k, v in tok_s.items() if k.startswith("hf") and
+                      (k.endswith(f"_b{b}") or hf.device.type == "cpu"))
+        speedup[f"b{b}"] = round(tok_s[f"vllm_b{b}"] / best_hf, 2)
     return {"prompts": len(prompts), "new_tokens": args.tokens, "tokens_generated": tokens,
-            "tok_per_s": tok_s, "all_runs": runs,
-            "speedup_vs_best_hf": round(tok_s[f"vllm_b{args.batch}"] / best_hf, 2)}
+            "tok_per_s": tok_s, "all_runs": runs, "speedup_vs_best_hf": speedup}
 
 
 def bench_early(hf: Any, vl: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -118,7 +142,7 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="builtin:smollm2-135m")
     ap.add_argument("--dtype", default="", help="bf16, fp16 or fp32 (default: the hardware's)")
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", default="32", help="batch size(s), comma-separated")
     ap.add_argument("--hf-batch", type=int, default=8)
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--cots", type=int, default=50)
@@ -137,7 +161,7 @@ def main() -> None:
     t0 = time.perf_counter()
     vl = load_model(f"vllm:{args.model}{suffix}")
     start_s = time.perf_counter() - t0
-    hf = load_model(f"{args.model}{suffix}")
+    hf = load_model(f"{args.model if ':' in args.model else 'hf:' + args.model}{suffix}")
     result: dict[str, Any] = {
         "model": args.model, "dtype": vl.info()["dtype"],
         "hf_dtype": str(next(hf.model.parameters()).dtype).removeprefix("torch."),

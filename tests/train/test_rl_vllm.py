@@ -42,3 +42,18 @@ def test_train_rl_vllm_two_steps_on_smollm2(tmp_path: Path) -> None:
     run = Run.load(out)
     assert run.info["config"]["vllm"] is True
     assert len(run.transcripts()) == 8 and run.metrics()["steps"] == 2
+
+
+@pytest.mark.parametrize("name,kind", [("ddp", "MULTI_GPU"), ("deepspeed_zero2", "DEEPSPEED"),
+                                       ("fsdp", "FSDP")])
+def test_accelerate_configs_load(name: str, kind: str) -> None:
+    """The shipped ``configs/`` are valid accelerate configs of the kind their name says."""
+    pytest.importorskip("accelerate")
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    path = Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml"
+    config = load_config_from_file(str(path))
+    assert str(config.distributed_type).endswith(kind)
+    assert config.mixed_precision == "no" and config.num_machines == 1
+    if kind == "DEEPSPEED":
+        assert config.deepspeed_config["zero_stage"] == 2
