@@ -10,6 +10,9 @@ ground truth is exact, and writes one report comparing them:
     faithline demo --quick           # about a minute: a tiny organism and a few steps (tests)
     faithline demo --seeds 3 --steps 200 --out runs/demo-long
     faithline demo --arms outcome,pressure --workers 1
+    faithline demo --experiment encoded  # a process monitor on the state words: does a code
+                                         # emerge, and what does the paraphraser do to it?
+                                         # (faithline/experiments/encoded.py)
 
 Per-seed runs live in runs/demo/rl/<arm>-s<seed>/ (each resumable on its own); runs/demo/<arm>/
 pools an arm's seeds for the report. Re-running resumes and redoes nothing that is done.
@@ -21,11 +24,12 @@ import json
 import os
 import shutil
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from faithline.errors import BadInputError
+from faithline.registry import Registry
 from faithline.runs.run import Run
 from faithline.train.arms import DEMO_ARMS, parse_arm
 from faithline.train.organism import OrganismConfig, train_organism
@@ -34,9 +38,19 @@ MONITOR = "rule:leak"  # the pressure monitor of every arm (RLConfig's default)
 QUICK_ORGANISM = OrganismConfig(examples=4096, batch_size=64, layers=2, width=64)
 
 
+# Each experiment is a function (DemoConfig, progress) -> the report's path.
+EXPERIMENTS: Registry[Path] = Registry("experiment")
+EXPERIMENTS.register("hold-the-line", "faithline.demo:run_hold_the_line")
+EXPERIMENTS.register("encoded", "faithline.experiments.encoded:run_encoded")
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     out: str = field(default="runs/demo", metadata={"help": "output directory"})
+    experiment: str = field(default="hold-the-line", metadata={
+        "help": "hold-the-line (five arms against a monitor the hack can evade) or encoded "
+                "(a process monitor on the state words: encoded reasoning, and what the "
+                "paraphraser does to it)"})
     seeds: int = field(default=2, metadata={"help": "seeds per arm"})
     steps: int = field(default=120, metadata={"help": "GRPO steps per arm and seed"})
     workers: int = field(default=0, metadata={
@@ -59,6 +73,14 @@ class DemoConfig:
 
 def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     """Run the experiment and write the report; returns the report's path."""
+    run = EXPERIMENTS.get(cfg.experiment)
+    if cfg.experiment != "hold-the-line" and cfg.out == DemoConfig.out:
+        cfg = replace(cfg, out=f"runs/demo-{cfg.experiment}")
+    return run(cfg, progress)
+
+
+def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
+    """Hold the line (the module docstring); returns the report's path."""
     from faithline.report import write_report
     from faithline.train.rl import RLConfig
 

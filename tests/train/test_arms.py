@@ -1,4 +1,4 @@
-"""Arms as data: the five registered arms and arms composed on the command line."""
+"""Arms as data: the registered arms and arms composed on the command line."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ from faithline.errors import BadInputError
 from faithline.train.arms import ARMS, DEMO_ARMS, parse_arm
 
 
-def test_the_five_arms_say_who_answers_and_where_the_penalty_lands() -> None:
-    assert sorted(DEMO_ARMS) == ARMS.names()
-    arms = {name: parse_arm(name) for name in DEMO_ARMS}
+def test_the_arms_say_who_answers_and_where_the_penalty_lands() -> None:
+    assert sorted({*DEMO_ARMS, "face-pressure", "paraphrase-pressure"}) == ARMS.names()
+    arms = {name: parse_arm(name) for name in ARMS.names()}
     assert (arms["outcome"].answer, arms["outcome"].penalty) == ("policy", "none")
     assert (arms["pressure"].answer, arms["pressure"].penalty) == ("policy", "cot")
     assert (arms["face"].face, arms["face"].penalty, arms["face"].paraphrase) == (
         True, "face", False)
     assert arms["paraphrase"].paraphrase and arms["paraphrase"].penalty == "face"
     assert arms["legibility"].extras == ("legibility",) and arms["legibility"].penalty == "cot"
+    # the encoded-reasoning experiment's arms: the CoT pressure with a Face, with and without
+    # the paraphraser between the two
+    assert (arms["face-pressure"].face, arms["face-pressure"].penalty,
+            arms["face-pressure"].paraphrase) == (True, "cot", False)
+    assert arms["paraphrase-pressure"].paraphrase and arms["paraphrase-pressure"].penalty == "cot"
 
 
 def test_arms_compose_on_the_command_line() -> None:

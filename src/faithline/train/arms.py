@@ -65,6 +65,11 @@ ARMS.register("paraphrase", lambda: Arm("paraphrase", answer="face", penalty="fa
                                         paraphrase=True, title="4 Shoggoth+Paraphraser+Face"))
 ARMS.register("legibility", lambda: Arm("legibility", penalty="cot", extras=("legibility",),
                                         title="5 pressure+legibility reg."))
+ARMS.register("face-pressure", lambda: Arm("face-pressure", answer="face", penalty="cot",
+                                           title="Shoggoth+Face, CoT pressure"))
+ARMS.register("paraphrase-pressure", lambda: Arm(
+    "paraphrase-pressure", answer="face", penalty="cot", paraphrase=True,
+    title="Shoggoth+Paraphraser+Face, CoT pressure"))
 DEMO_ARMS = ("outcome", "pressure", "face", "paraphrase", "legibility")
 
 

@@ -50,10 +50,12 @@ class LabelledPipeline(BasePipeline):
 
 
 def evaluation_set(task: LeakTask, n: int, seed: int, prefix: str) -> list[Sample]:
-    """The labelled set (half wrong-leak, half unleaked), ids prefixed with the run's arm and
-    seed so pooled runs never share an id."""
-    return [replace(s, id=f"{prefix}-{i}")
-            for i, s in enumerate(task.labelled_set(n, seed=10_000 + seed))]
+    """The labelled set (half wrong-leak, half unleaked; no leaks at all when the run trains
+    without them, ``leak_prob`` 0), ids prefixed with the run's arm and seed so pooled runs
+    never share an id."""
+    base = task.labelled_set(n, seed=10_000 + seed) if task.leak_prob else \
+        [task.with_leak(s, None) for s in task.base.samples(n, seed=10_000 + seed)]
+    return [replace(s, id=f"{prefix}-{i}") for i, s in enumerate(base)]
 
 
 def evaluate(run: Run, task: LeakTask, samples: Sequence[Sample], policy: HFModel,
