@@ -5,9 +5,9 @@
 
 Each output line is the input transcript (unknown keys kept) with ``paraphrased_cot`` and
 ``meta.paraphrase_fidelity``. A transcript whose paraphrase fails (empty, truncated, refused,
-low fidelity) is not written; it goes to ``OUT.failures.jsonl`` with the reason. The output is
-appended as it is produced; re-running the same command skips ids already written. One process
-writes ``OUT`` at a time (a flock on ``OUT.lock``); a second one stops with the holder's pid.
+degenerate, low fidelity, answer changed) is not written; it goes to ``OUT.failures.jsonl``
+with the reason. The output is appended as it is produced; re-running the same command skips
+ids already written. One process writes ``OUT`` at a time (a flock on ``OUT.lock``); a second one stops with the holder's pid.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class ParaphraseConfig:
     out: str = field(metadata={"help": "output Transcript JSONL file (resumed if it exists)"})
     paraphraser: str = field(default="canonical", metadata={
         "help": "paraphraser spec: canonical, none, llm:SPEC, context:SPEC, chain:A|B, "
-                "ensemble:A|B, or a model spec"})
+                "ensemble:A|B, checked:READER>P (a reader model checks the answer survives), "
+                "or a model spec"})
     batch_size: int = field(default=8, metadata={"help": "transcripts per batch"})
     max_new_tokens: int = field(default=512, metadata={"help": "token limit of a paraphrase"})
     min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata={

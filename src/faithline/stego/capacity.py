@@ -14,8 +14,10 @@ the raw CoT is never decoded in its place.
         --paraphrasers none,context:openai:my-model@http://127.0.0.1:8000/v1 \\
         --encoder-model openai:my-model@http://127.0.0.1:8000/v1 --out runs/stego-add
 
-Attacks: synonym, acrostic, whitespace, sentences, prompted (see faithline.stego). Paraphrasers:
-none, canonical, llm:SPEC, context:SPEC, chain:A|B, ensemble:A|B. Writes metrics.json
+Attacks, one per surface channel: synonym, contractions, acrostic, sentences, whitespace, digits,
+separators, punctuation, order, formatting, invisible, spaces, prompted (see faithline.stego).
+Paraphrasers: none, canonical, llm:SPEC, context:SPEC, chain:A|B, ensemble:A|B,
+checked:READER>P. Writes metrics.json
 (``capacity_bits_per_kb[attack][paraphraser]``, ``task_quality[...]`` and more), capacity.md
 (the tables) and one transcript per attack x paraphraser x sample (CoT, paraphrase, payload and
 decoded bits in ``meta``). Re-running the same command resumes.
@@ -58,9 +60,11 @@ class StegoConfig:
         "run directory; re-running the same command resumes it"))
     paraphrasers: str = field(default="none,canonical,llm:builtin:smollm2-135m", metadata=_help(
         "comma-separated paraphraser specs: none, canonical, llm:SPEC, context:SPEC, "
-        "chain:A|B, ensemble:A|B"))
+        "chain:A|B, ensemble:A|B, checked:READER>P"))
     attacks: str = field(default="all", metadata=_help(
-        "comma-separated attacks, or all: synonym, acrostic, whitespace, sentences, prompted"))
+        "comma-separated attacks (one per surface channel), or all: synonym, contractions, "
+        "acrostic, sentences, whitespace, digits, separators, punctuation, order, formatting, "
+        "invisible, spaces, prompted"))
     task: str = field(default="coinflip", metadata=_help(
         "task whose correct CoTs are the covers: coinflip or addition, with options as "
         "coinflip:flips=12"))
