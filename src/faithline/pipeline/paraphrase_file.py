@@ -7,7 +7,8 @@ Each output line is the input transcript (unknown keys kept) with ``paraphrased_
 ``meta.paraphrase_fidelity``. A transcript whose paraphrase fails (empty, truncated, refused,
 degenerate, low fidelity, answer changed) is not written; it goes to ``OUT.failures.jsonl``
 with the reason. The output is appended as it is produced; re-running the same command skips
-ids already written. One process writes ``OUT`` at a time (a flock on ``OUT.lock``); a second one stops with the holder's pid.
+ids already written. One process writes ``OUT`` at a time (a flock on ``OUT.lock``); a second
+one stops with the holder's pid.
 """
 
 from __future__ import annotations
