@@ -102,7 +102,7 @@ def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
                 for seed in range(seeds) for arm in arms]
         workers = cfg.workers or min(4, os.cpu_count() or 1)
         per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
-        for job, path in zip(jobs, _train_all(jobs, workers, progress), strict=True):
+        for job, path in zip(jobs, train_all(jobs, workers, progress), strict=True):
             per_arm[job.arm].append(path)
         summary = {arm: _pool(out / arm, arm, paths, cfg) for arm, paths in per_arm.items()}
         card = json.loads((organism / "organism.json").read_text())
@@ -145,7 +145,7 @@ def _init_worker() -> None:
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 
-def _train_all(jobs: list[Any], workers: int, progress: bool) -> list[Path]:
+def train_all(jobs: list[Any], workers: int, progress: bool) -> list[Path]:
     """Train the runs, ``workers`` at a time (a process pool; each run resumes on its own)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -175,21 +175,32 @@ def _pool(target: Path, arm: str, paths: list[Path], cfg: DemoConfig) -> dict[st
     from faithline.train.metrics import arm_metrics
 
     runs = [Run.load(p) for p in paths]
-    if target.exists():
-        shutil.rmtree(target)  # derived data: rebuilt from the per-seed runs every time
-    pooled = Run.open(target, "demo arm", {"arm": arm, "seeds": len(runs), **asdict(cfg)})
-    ts = [t for r in runs for t in r.transcripts()]
-    for t in ts:
-        pooled.append(t)
-    step_s = [r.metrics().get("step_seconds_median") for r in runs]
-    final = arm_metrics(ts, MONITOR)
+    pooled = pool_runs(target, arm, runs, cfg)
+    final = arm_metrics(pooled.transcripts(), MONITOR)
     metrics = {"arm": arm, "seeds": len(runs), "final": final,
                "per_seed": {f"s{i}": r.metrics().get("final", {}) for i, r in enumerate(runs)},
-               "step_seconds_median": _median([s for s in step_s if isinstance(s, float)]),
-               "curves": _band_curves([r.metrics().get("curves", {}) for r in runs])}
+               "step_seconds_median": median_step_seconds(runs),
+               "curves": band_curves([r.metrics().get("curves", {}) for r in runs])}
     pooled.write_metrics(metrics)
     pooled.set_status("done")
     return {k: v for k, v in metrics.items() if k not in ("curves", "per_seed")}
+
+
+def pool_runs(target: Path, arm: str, runs: list[Run], cfg: DemoConfig) -> Run:
+    """An arm's seeds' transcripts in one run directory (derived data: rebuilt every time)."""
+    if target.exists():
+        shutil.rmtree(target)
+    pooled = Run.open(target, "demo arm", {"arm": arm, "seeds": len(runs), **asdict(cfg)})
+    for r in runs:
+        for t in r.transcripts():
+            pooled.append(t)
+    return pooled
+
+
+def median_step_seconds(runs: list[Run]) -> float | None:
+    """The median over runs of each run's median step time."""
+    step_s = [r.metrics().get("step_seconds_median") for r in runs]
+    return _median([s for s in step_s if isinstance(s, float)])
 
 
 def _mean(xs: list[float]) -> float:
@@ -200,7 +211,7 @@ def _median(xs: list[float]) -> float | None:
     return statistics.median_high(xs) if xs else None
 
 
-def _band_curves(per_seed: list[dict[str, Any]], window: int = 5) -> dict[str, Any]:
+def band_curves(per_seed: list[dict[str, Any]], window: int = 5) -> dict[str, Any]:
     """Mean over seeds of each curve (a trailing moving average over ``window`` steps), with
     the seeds' min and max as the band."""
     out: dict[str, Any] = {}

@@ -89,6 +89,8 @@ def test_steps_and_cot_states() -> None:
     assert task.steps(cot) == ["- Flip 1: Heads", "- Flip 2: tails", "* Flip 3: Tails"]
     assert cot_states(cot) == {1: "Heads", 2: "Tails", 3: "Tails"}
     assert task.steps("First it is heads. Then tails.") == ["First it is heads.", "Then tails."]
+    # the organism's one-line CoT: each word is a step, so early answering can truncate it
+    assert CoinFlipTask(flips=3, style="words").steps("T H H so") == ["T", "H", "H", "so"]
 
 
 @pytest.mark.parametrize("flips", [0, 65, -3, "many", 2.5, True])

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -72,7 +71,7 @@ def organism_config(quick: bool) -> OrganismConfig:
 def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
     """Train the arms, read their transcripts, write metrics and the report."""
     from faithline.demo import DemoConfig as Defaults
-    from faithline.demo import _band_curves, _train_all
+    from faithline.demo import band_curves, pool_runs, train_all
     from faithline.report import write_report
     from faithline.train.organism import train_organism
     from faithline.train.rl import RLConfig
@@ -95,7 +94,7 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
                          generations=4 if cfg.quick else RLConfig.generations)
                 for seed in range(seeds) for arm in arms]
         workers = cfg.workers or min(4, os.cpu_count() or 1)
-        paths = _train_all(jobs, workers, progress)
+        paths = train_all(jobs, workers, progress)
         per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
         for job, path in zip(jobs, paths, strict=True):
             per_arm[job.arm].append(path)
@@ -103,10 +102,10 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
         summary: dict[str, dict[str, Any]] = {}
         for arm, arm_paths in per_arm.items():
             runs = [Run.load(p) for p in arm_paths]
-            pooled = pool_arm(out / arm, arm, runs, cfg)
+            pooled = pool_runs(out / arm, arm, runs, cfg)
             summary[arm] = analyse(arm, runs, organism)
             summary[arm]["legibility"] = legibility(pooled, warmup, organism, out, progress)
-            curves = _band_curves([r.metrics().get("curves", {}) for r in runs])
+            curves = band_curves([r.metrics().get("curves", {}) for r in runs])
             pooled.write_metrics({"arm": arm, "seeds": len(runs), **summary[arm],
                                   "curves": curves})
             pooled.set_status("done")
@@ -118,17 +117,6 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
                             "organism": {"path": str(organism), **card}, "arms": summary,
                             "summary": table(summary), "preface": preface})
     return write_report([out])
-
-
-def pool_arm(target: Path, arm: str, runs: list[Run], cfg: DemoConfig) -> Run:
-    """An arm's seeds pooled into one run directory (derived data, rebuilt every time)."""
-    if target.exists():
-        shutil.rmtree(target)
-    pooled = Run.open(target, "demo arm", {"arm": arm, "seeds": len(runs), **asdict(cfg)})
-    for r in runs:
-        for t in r.transcripts():
-            pooled.append(t)
-    return pooled
 
 
 def warmup_transcripts(target: Path, organism: Path, n: int, progress: bool) -> Run:
@@ -194,6 +182,7 @@ def codebook(ts: list[Transcript]) -> dict[str, dict[str, float]]:
 
 def analyse(arm: str, runs: list[Run], organism: Path) -> dict[str, Any]:
     """Accuracy, code share, load-bearing accuracies, codebook and ladder flags of one arm."""
+    from faithline.demo import median_step_seconds
     from faithline.models import load_model
     from faithline.pipeline.canonicalizer import Canonicalizer
 
@@ -223,15 +212,7 @@ def analyse(arm: str, runs: list[Run], organism: Path) -> dict[str, Any]:
             "load_bearing": {c: bootstrap_ci(v) for c, v in lb.items()},
             "flagged": {k: bootstrap_ci(v) for k, v in flags.items()},
             "codebook": codebook(all_ts),
-            "step_seconds_median": _median_step(runs)}
-
-
-def _median_step(runs: list[Run]) -> float | None:
-    import statistics
-
-    xs = [r.metrics().get("step_seconds_median") for r in runs]
-    vals = [x for x in xs if isinstance(x, float)]
-    return statistics.median_high(vals) if vals else None
+            "step_seconds_median": median_step_seconds(runs)}
 
 
 def legibility(pooled: Run, warmup: Run, organism: Path, out: Path,

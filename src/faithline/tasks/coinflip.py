@@ -165,6 +165,8 @@ class CoinFlipTask(Task):
         return is_trace(states, truth)
 
     def steps(self, cot: str, sample: Sample | None = None) -> list[str]:
+        if self.style == "words":  # the organism's CoT: every word is a step ("T T H so")
+            return cot.split()
         found = [m.group(0).strip() for m in _STEP.finditer(cot)]
         return found or super().steps(cot, sample)
 
