@@ -103,7 +103,9 @@ def test_n_samples_seeded_stop_strings_and_logprobs(vl: Any, hf32: Any) -> None:
     s = stopped[0][0]
     assert "Paris" not in s.text and s.finish_reason == "stop"
     assert s.token_ids is not None and "Paris" in vl.tokenizer.decode(list(s.token_ids))
-    assert s.tokens is not None and len(s.tokens) < len(s.token_ids)  # cut with the text
+    assert s.tokens is not None and len(s.tokens) <= len(s.token_ids)  # cut with the text
+    ids = vl.tokenizer.convert_tokens_to_ids(list(s.tokens))
+    assert len(vl.tokenizer.decode(ids[:-1])) < len(s.text)  # nothing past what is needed
 
 
 @pytest.mark.vllm
