@@ -170,10 +170,10 @@ class Parts:
         import_vllm()
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         cuda = torch.cuda.is_available()
-        memory = engine_kwargs("float32", cuda)["gpu_memory_utilization"]
-        return {"use_vllm": True, "vllm_mode": "colocate",
-                "vllm_gpu_memory_utilization": memory if not cuda or
-                os.environ.get("FAITHLINE_VLLM_MEMORY") else 0.3,
+        # The engine's share counts the trainer's own memory (same process): 0.3 by default
+        memory = engine_kwargs("float32", cuda)["gpu_memory_utilization"] \
+            if os.environ.get("FAITHLINE_VLLM_MEMORY") else 0.3
+        return {"use_vllm": True, "vllm_mode": "colocate", "vllm_gpu_memory_utilization": memory,
                 "vllm_max_model_length": MAX_MODEL_LEN,
                 "vllm_importance_sampling_correction": True}
 
