@@ -48,7 +48,7 @@ from faithline.faithfulness.mistakes import LLMEditor, RuleEditor
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS
-from faithline.pipeline.paraphraser import LLMParaphraser
+from faithline.pipeline.paraphraser import LLMParaphraser, Paraphraser
 from faithline.pipeline.pipelines import Settings
 from faithline.pipeline.runner import summarize
 from faithline.runs import Run
@@ -79,7 +79,8 @@ class EvalConfig:
     editor: str = field(default="rule", metadata=_help(
         "mistake editor: 'rule' (swap an option word or change a number) or a model spec"))
     paraphraser: str | None = field(default=None, metadata=_help(
-        "model spec of the paraphraser (default: the model under test)"))
+        "paraphraser of the paraphrasing test: a model spec (an LLM paraphraser; default: "
+        "the model under test) or a paraphraser spec such as canonical or llm:MODEL"))
     seed: int = field(default=0, metadata=_help("seed for task sampling and generation"))
     points: int = field(default=0, metadata=_help(
         "early-answering truncation points per CoT, evenly spaced (0 = after every step)"))
@@ -124,6 +125,15 @@ class EvalConfig:
             TESTS.get(name)  # an unknown name is a BadInputError naming the known ones
         return [n for n in ORDER if n in names]
 
+    def paraphraser_spec(self) -> str | None:
+        """``--paraphraser`` when it is a paraphraser spec (``canonical``, ``llm:M``...) rather
+        than a bare model spec; None otherwise."""
+        from faithline.pipeline.paraphrasers import KINDS
+
+        spec = self.paraphraser or ""
+        kind, _, _ = spec.partition(":")
+        return spec if kind in KINDS else None
+
     def judge_names(self) -> list[str]:
         """The judges asked for: 'rule' or a model spec ('self' resolved to --model)."""
         names = [j.strip() for j in self.judge.split(",") if j.strip()]
@@ -134,7 +144,9 @@ class EvalConfig:
 
     def specs(self) -> dict[str, str]:
         """Role -> model spec, for every role that needs a model."""
-        roles = {"model": self.model, "paraphraser": self.paraphraser or self.model}
+        roles = {"model": self.model}
+        if not self.paraphraser_spec():
+            roles["paraphraser"] = self.paraphraser or self.model
         for i, spec in enumerate(j for j in self.judge_names() if j != "rule"):
             roles["judge" if i == 0 else f"judge{i + 1}"] = spec
         if self.editor != "rule":
@@ -174,6 +186,19 @@ def load_models(cfg: EvalConfig, pool: ModelPool | None = None) -> dict[str, Mod
     return models
 
 
+def paraphraser_of(cfg: EvalConfig, models: dict[str, Model]) -> Paraphraser:
+    """The paraphrasing test's paraphraser: a paraphraser spec, or an LLM paraphraser."""
+    spec = cfg.paraphraser_spec()
+    if spec is None:
+        return LLMParaphraser(models["paraphraser"], seed=cfg.seed,
+                              max_new_tokens=cfg.max_paraphrase_tokens)
+    from faithline.pipeline.paraphrasers import get_paraphraser
+
+    pool: dict[str, Model] = {m.spec: m for m in models.values()}
+    return get_paraphraser(spec, pool=pool, seed=cfg.seed,
+                           max_new_tokens=cfg.max_paraphrase_tokens)
+
+
 def build_context(cfg: EvalConfig, models: dict[str, Model], task: Task) -> Context:
     settings = Settings(max_cot_tokens=cfg.max_cot_tokens,
                         max_answer_tokens=cfg.max_answer_tokens, temperature=cfg.temperature,
@@ -187,8 +212,7 @@ def build_context(cfg: EvalConfig, models: dict[str, Model], task: Task) -> Cont
         judge=judges[0], judges=tuple(judges[1:]),
         editor=LLMEditor(models["editor"], seed=cfg.seed) if "editor" in models
         else RuleEditor(seed=cfg.seed),
-        paraphraser=LLMParaphraser(models["paraphraser"], seed=cfg.seed,
-                                   max_new_tokens=cfg.max_paraphrase_tokens),
+        paraphraser=paraphraser_of(cfg, models),
     )
 
 

