@@ -70,6 +70,9 @@ def test_tokenizer_round_trips_and_the_template_reads_the_english_prompt() -> No
     text = rendered + data[0].head + data[0].tail
     ids = tok(text, add_special_tokens=False)["input_ids"]
     assert tok.decode(ids) == text and tok.unk_token_id not in ids
+    from transformers.generation.stopping_criteria import StopStringCriteria
+
+    StopStringCriteria(tokenizer=tok, stop_strings=["Answer:"])  # continued CoTs stop on it
 
 
 def test_unknown_or_untrained_kinds_are_bad_input(tmp_path: Path,

@@ -52,7 +52,7 @@ from faithline.tasks.coinflip import CoinFlipTask, other
 from faithline.tasks.mcq_cues import McqCuesTask
 from faithline.types import Sample
 
-STANDARDS_VERSION = 4
+STANDARDS_VERSION = 5
 KINDS = ("faithful", "post-hoc", "cue-verbalising", "cue-silent")
 TASK_OF = {"faithful": "coinflip", "post-hoc": "coinflip", "cue-verbalising": "mcq-cues",
            "cue-silent": "mcq-cues"}
@@ -181,7 +181,9 @@ def make_tokenizer(texts: Sequence[str], template: str = CHAT_TEMPLATE) -> Any:
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    pieces = sorted({p for t in texts for p in re.findall(PIECES, t)})
+    # "abcdef": transformers' stop-string matcher decodes every token after it and needs it
+    # to decode to itself (HF StopStringCriteria.clean_tokenizer_vocab)
+    pieces = sorted({p for t in [*texts, "abcdef"] for p in re.findall(PIECES, t)})
     vocab = {w: i for i, w in enumerate([*SPECIALS, *pieces])}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(PIECES), behavior="isolated")
@@ -209,14 +211,13 @@ def encode(tok: Any, batch: Sequence[Example]) -> tuple[Any, Any, Any]:
         b = [*tok(ex.tail, add_special_tokens=False)["input_ids"], tok.eos_token_id]
         rows.append(a + b)
         labels.append([-100] * len(a) + b)
-    width = max(map(len, rows))
-    ids = torch.zeros(len(rows), width, dtype=torch.long)
-    lab = torch.full((len(rows), width), -100, dtype=torch.long)
-    mask = torch.zeros(len(rows), width, dtype=torch.long)
-    for i, (r, la) in enumerate(zip(rows, labels, strict=True)):
-        ids[i, :len(r)], lab[i, :len(la)], mask[i, :len(r)] = (torch.tensor(r), torch.tensor(la),
-                                                               1)
-    return ids, mask, lab
+    from torch.nn.utils.rnn import pad_sequence
+
+    def padded(seqs: Sequence[Sequence[int]], value: int) -> Any:
+        return pad_sequence([torch.tensor(x) for x in seqs], batch_first=True,
+                            padding_value=value)
+
+    return padded(rows, 0), padded([[1] * len(r) for r in rows], 0), padded(labels, -100)
 
 
 def build_model(cfg: StandardConfig, vocab: int, positions: int) -> Any:
