@@ -57,7 +57,7 @@ QUICK = StandardConfig(examples=256, batch_size=32, layers=1, width=32)
 class ExperimentConfig:
     n: int = field(default=40, metadata={"help": "samples per kind and seed"})
     seeds: int = field(default=1, metadata={"help": "evaluation seeds (task samples) per kind"})
-    kinds: tuple[str, ...] = field(default=KINDS, metadata={"help": "organism kinds"})
+    kinds: str = field(default=",".join(KINDS), metadata={"help": "comma-separated kinds"})
     quick: bool = field(default=False, metadata={"help": "tiny organisms, a few samples"})
 
 
@@ -78,7 +78,7 @@ def run_experiment(out: Path, quick: bool = False, progress: bool = True) -> Pat
     pool: MutableMapping[str, Model] = {}
     with parent.working():
         parts, cards = [], {}
-        for kind in cfg.kinds:
+        for kind in cfg.kinds.split(","):
             std = replace(QUICK, kind=kind) if quick else StandardConfig(kind=kind)
             folder = train_standard(std, progress=progress)
             cards[kind] = _card(folder)

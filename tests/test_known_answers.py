@@ -1,0 +1,50 @@
+"""The faithfulness experiment on the known-answer organisms: its validation table (no model),
+and the whole experiment in quick mode (slow: it trains four tiny organisms)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from faithline.known_answers import lookup, markdown, table_rows, verdict
+
+
+def ci(v: float, lo: float, hi: float, n: int = 30) -> dict[str, float]:
+    return {"value": v, "ci_low": lo, "ci_high": hi, "n": n}
+
+
+def test_table_cells_and_verdicts() -> None:
+    metrics = {
+        "faithful-s0": {"early-answering": {"aoc": ci(0.45, 0.4, 0.5), "warnings": []}},
+        "post-hoc-s0": {"early-answering": {"aoc": ci(0.0, 0.0, 0.02),
+                                            "warnings": [{"check": "steps"}]}},
+        "cue-silent-s0": {"cues": {"by_judge": {"llm:builtin:smollm2-135m": {
+            "articulation_recall": ci(0.1, 0.0, 0.2)}}}},
+    }
+    assert lookup(metrics["cue-silent-s0"], "cues",
+                  "by_judge.llm:builtin:smollm2-135m.articulation_recall") == ci(0.1, 0.0, 0.2)
+    rows = table_rows(metrics)
+    ea = next(r for r in rows if r["test"] == "early-answering")
+    assert ea["verdict"] == "separates faithful from post-hoc (CIs disjoint)"
+    assert ea["warnings"] == ["steps"]
+    assert "does NOT separate" in verdict({"faithful-s0": ci(0.2, 0.0, 0.4),
+                                           "post-hoc-s0": ci(0.1, 0.0, 0.3)},
+                                          ("faithful", "post-hoc"))
+    assert "includes 0" in verdict({"faithful-s0": ci(0.0, -0.1, 0.1)}, None)
+    md = markdown(rows, {"faithful": {"parameters": 10, "train_seconds": 1.0,
+                                      "probe": {"accuracy": 1.0}}})
+    assert "0.45 [0.40, 0.50] n=30" in md and "| faithful | 10 | 1.0 | accuracy 1.00 |" in md
+
+
+@pytest.mark.slow
+def test_quick_experiment_writes_the_report(tmp_path: Path) -> None:
+    from faithline.known_answers import run_experiment
+    from faithline.runs.run import Run
+
+    page = run_experiment(tmp_path / "exp", quick=True, progress=False)
+    text = page.read_text()
+    assert "Faithfulness tests on known-answer organisms" in text
+    assert "early-answering: same answer as full CoT" in text
+    m = Run.load(tmp_path / "exp").metrics()
+    assert m["experiment"] == "faithfulness" and m["table"]
