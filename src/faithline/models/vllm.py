@@ -230,7 +230,11 @@ class VLLMModel:
         if executor is None:
             raise BackendError(f"vllm model '{self.spec}': loading weights needs the engine in "
                                "this process (VLLM_ENABLE_V1_MULTIPROCESSING=0)")
-        executor.driver_worker.model_runner.model.load_weights(weights)
+        runner = executor.driver_worker.model_runner
+        if hasattr(runner, "reload_weights"):  # re-processes them (the CPU build repacks)
+            runner.reload_weights(weights_iterator=iter(weights))
+        else:
+            runner.model.load_weights(weights)
         self.llm.reset_prefix_cache()
 
     def info(self) -> dict[str, Any]:

@@ -84,9 +84,10 @@ class ArmRollout:
             from faithline.models.vllm import VLLMModel
 
             self.engine = VLLMModel(trainer.vllm_generation.llm, "vllm:policy (training)", {})
-            if self.face is not None and not self.face.single_token:
-                self.face.sampler = cast(Any, FaceOnEngine(
-                    self.engine, self.face.model, trainer.vllm_generation.sync_weights))
+        if self.face is not None and not self.face.single_token and \
+                not isinstance(self.face.sampler, FaceOnEngine):
+            self.face.sampler = cast(Any, FaceOnEngine(
+                self.engine, self.face.model, trainer.vllm_generation.sync_weights))
         return self.engine
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:

