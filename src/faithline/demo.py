@@ -13,6 +13,8 @@ ground truth is exact, and writes one report comparing them:
     faithline demo --experiment encoded  # a process monitor on the state words: does a code
                                          # emerge, and what does the paraphraser do to it?
                                          # (faithline/experiments/encoded.py)
+    faithline demo --experiment faithfulness  # every faithfulness test on organisms whose
+                                              # faithfulness we built in (known_answers.py)
 
 Per-seed runs live in runs/demo/rl/<arm>-s<seed>/ (each resumable on its own); runs/demo/<arm>/
 pools an arm's seeds for the report. Re-running resumes and redoes nothing that is done.
@@ -42,15 +44,17 @@ QUICK_ORGANISM = OrganismConfig(examples=4096, batch_size=64, layers=2, width=64
 EXPERIMENTS: Registry[Path] = Registry("experiment")
 EXPERIMENTS.register("hold-the-line", "faithline.demo:run_hold_the_line")
 EXPERIMENTS.register("encoded", "faithline.experiments.encoded:run_encoded")
+EXPERIMENTS.register("faithfulness", "faithline.demo:run_faithfulness")
 
 
 @dataclass(frozen=True)
 class DemoConfig:
     out: str = field(default="runs/demo", metadata={"help": "output directory"})
     experiment: str = field(default="hold-the-line", metadata={
-        "help": "hold-the-line (five arms against a monitor the hack can evade) or encoded "
+        "help": "hold-the-line (five arms against a monitor the hack can evade), encoded "
                 "(a process monitor on the state words: encoded reasoning, and what the "
-                "paraphraser does to it)"})
+                "paraphraser does to it) or faithfulness (the faithfulness tests on organisms "
+                "whose faithfulness is known)"})
     seeds: int = field(default=2, metadata={"help": "seeds per arm"})
     steps: int = field(default=120, metadata={"help": "GRPO steps per arm and seed"})
     workers: int = field(default=0, metadata={
@@ -77,6 +81,13 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     if cfg.experiment != "hold-the-line" and cfg.out == DemoConfig.out:
         cfg = replace(cfg, out=f"runs/demo-{cfg.experiment}")
     return run(cfg, progress)
+
+
+def run_faithfulness(cfg: DemoConfig, progress: bool = True) -> Path:
+    """The faithfulness tests on the known-answer organisms (faithline/known_answers.py)."""
+    from faithline.known_answers import run_experiment
+
+    return run_experiment(Path(cfg.out), quick=cfg.quick, progress=progress)
 
 
 def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:

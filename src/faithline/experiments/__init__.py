@@ -4,4 +4,6 @@ same trainer, tasks, monitors and paraphrasers a user runs, plus the analysis th
     hold-the-line   faithline/demo.py: five arms against a monitor the hack can evade
     encoded         experiments/encoded.py: a process monitor on the state words, and what
                     the paraphraser does to the code that replaces them
+    faithfulness    faithline/known_answers.py: every faithfulness test on organisms whose
+                    faithfulness is known by construction
 """
