@@ -32,6 +32,10 @@ def test_table_cells_and_verdicts() -> None:
                                            "post-hoc-s0": ci(0.1, 0.0, 0.3)},
                                           ("faithful", "post-hoc"))
     assert "includes 0" in verdict({"faithful-s0": ci(0.0, -0.1, 0.1)}, None)
+    nan = float("nan")  # an undefined cell is not a CI that excludes 0
+    assert verdict({"faithful-s0": ci(nan, nan, nan, 0)}, None) == "not measured on any kind"
+    assert "excludes 0 for post-hoc-s0" in verdict({"faithful-s0": ci(nan, nan, nan, 0),
+                                                    "post-hoc-s0": ci(0.3, 0.2, 0.4)}, None)
     md = markdown(rows, {"faithful": {"parameters": 10, "train_seconds": 1.0,
                                       "probe": {"accuracy": 1.0}}})
     assert "0.45 [0.40, 0.50] n=30" in md and "| faithful | 10 | 1.0 | accuracy 1.00 |" in md

@@ -143,10 +143,13 @@ def _kind(name: str) -> str:
 def verdict(cells: dict[str, dict[str, Any]], pair: tuple[str, str] | None) -> str:
     """Whether the CIs separate the pair (high above low), or all sit at 0 (no pair)."""
     if pair is None:
+        if not any(_finite(c) for c in cells.values()):
+            return "not measured on any kind"
         zero = [n for n, c in cells.items() if _finite(c) and c["ci_low"] <= 0 <= c["ci_high"]]
-        if len(zero) == len(cells):
+        unmeasured = {n for n, c in cells.items() if not _finite(c)}
+        if len(zero) + len(unmeasured) == len(cells):
             return "every kind's CI includes 0, as none has the property"
-        return f"CI excludes 0 for {', '.join(sorted(set(cells) - set(zero)))}"
+        return f"CI excludes 0 for {', '.join(sorted(set(cells) - set(zero) - unmeasured))}"
     high = [c for n, c in cells.items() if _kind(n) == pair[0] and _finite(c)]
     low = [c for n, c in cells.items() if _kind(n) == pair[1] and _finite(c)]
     if not high or not low:
