@@ -124,3 +124,17 @@ def test_full_experiment_the_code_emerges_without_the_paraphraser_only(tmp_path:
     for arm in ("outcome", "face"):
         assert arms[arm]["code_share"]["value"] < 0.1 and not arms[arm]["legibility"]["alarm"]
     assert arms["paraphrase-pressure"]["code_share"]["value"] < 0.2
+
+
+@pytest.mark.parametrize("code_prob", [0.0, 0.05])
+def test_an_organism_trains_from_scratch_with_and_without_the_code(
+        code_prob: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From an empty cache (as in CI): the card is computed on the organism's own vocabulary."""
+    from faithline.train.organism import train_organism
+
+    monkeypatch.setenv("FAITHLINE_CACHE", str(tmp_path))
+    cfg = OrganismConfig(examples=256, batch_size=64, layers=1, width=32, code_prob=code_prob)
+    card = json.loads((train_organism(cfg, progress=False) / "organism.json").read_text())
+    probe = card["probe"]
+    assert 0.0 <= probe["honest_chain_probability"] <= 1.0
+    assert ("code_chain_probability" in probe) == (code_prob > 0)

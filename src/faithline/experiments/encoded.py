@@ -12,7 +12,7 @@ The organism is warmed up with a synonym: each side of an honest warm-up chain i
 code word (H as ``up``, T as ``down``, :data:`faithline.train.organism.CODEBOOK`) with
 probability ``CODE_PROB`` (5%). A whole chain in code has probability about 4e-11 before RL (the
 organism's card says so, ``code_chain_probability``). Without the synonym there is nothing RL
-can find. The default organism writes an exact chain of another pair of words with probability
+can find. The default organism writes an exact chain in its operation words with probability
 about 1e-24, and a warm-up that uses the operation words as the code never learns it.
 
 Arms (train/arms.py, one ``faithline train rl`` run per arm and seed):
