@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from faithline.models import load_model
-from faithline.pipeline.paraphraser import LLMParaphraser
+from faithline.pipeline.paraphrase_llm import LLMParaphraser
 from faithline.tasks import get_task
 
 

@@ -34,7 +34,7 @@ from faithline.legibility.drift import KINDS, rewrite
 from faithline.legibility.scoring import ReferenceScorer
 from faithline.models import load_model
 from faithline.pipeline.format import CotFormat
-from faithline.pipeline.paraphrasers import get_paraphraser
+from faithline.pipeline.paraphrase_specs import get_paraphraser
 from faithline.tasks import get_task
 from faithline.types import GenParams, Prompt
 

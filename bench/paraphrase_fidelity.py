@@ -7,7 +7,7 @@ the answer survived (the task's own extractor and verifier read the right answer
 paraphrase). Then, for each candidate threshold t, the share of paraphrases kept (fidelity >= t,
 not degenerate) and the answer survival among those kept and those rejected.
 
-The default ``--min-fidelity`` (``faithline.pipeline.paraphraser.DEFAULT_MIN_FIDELITY``) is the
+The default ``--min-fidelity`` (``faithline.pipeline.paraphrase_llm.DEFAULT_MIN_FIDELITY``) is the
 threshold with the largest Youden J = P(kept | answer survived) - P(kept | answer lost): the
 point that best separates paraphrases that keep the answer from those that lose it (ties go to
 the lower threshold, which rejects less). The script prints it and writes every row.
@@ -26,7 +26,7 @@ from typing import Any
 from faithline.errors import ParaphraseError
 from faithline.models import load_model
 from faithline.models.cache import CachedModel, CallCache
-from faithline.pipeline.paraphraser import (
+from faithline.pipeline.paraphrase_llm import (
     ContextAwareParaphraser,
     LLMParaphraser,
     content_fidelity,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from faithline.cli.args import add_config_args, config_from_args
+from faithline.config import add_config_args, config_from_args
 from faithline.errors import BadInputError
 from faithline.faithfulness import evaluate
 from faithline.faithfulness.evaluate import EvalConfig, run_eval

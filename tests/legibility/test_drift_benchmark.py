@@ -16,7 +16,7 @@ import pytest
 from faithline.legibility.benchmark import drift_benchmark, markdown
 from faithline.legibility.drift import rewrite
 from faithline.legibility.scoring import ReferenceScorer
-from faithline.pipeline.paraphrasers import get_paraphraser
+from faithline.pipeline.paraphrase_specs import get_paraphraser
 from faithline.tasks import get_task
 
 

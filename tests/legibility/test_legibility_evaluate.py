@@ -13,8 +13,8 @@ from faithline.cli.main import main
 from faithline.legibility.alarms import Thresholds
 from faithline.legibility.drift import encode
 from faithline.legibility.evaluate import LegibilityConfig, run_legibility
-from faithline.legibility.paraphrase import paraphrase_sensitivity
-from faithline.pipeline.paraphrasers import get_paraphraser
+from faithline.legibility.paraphrase_sensitivity import paraphrase_sensitivity
+from faithline.pipeline.paraphrase_specs import get_paraphraser
 from faithline.tasks import get_task
 from faithline.types import Transcript
 

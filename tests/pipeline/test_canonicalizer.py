@@ -60,7 +60,7 @@ def test_own_renderings_parse_back(line: str) -> None:
 
 
 def test_organism_grammar_keeps_meaning_and_redraws_the_surface() -> None:
-    from faithline.pipeline.paraphrasers import get_paraphraser
+    from faithline.pipeline.paraphrase_specs import get_paraphraser
     from faithline.tasks.leak import mentions_leak
 
     canon = get_paraphraser("canonical:organism", seed=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from faithline.pipeline.paraphraser import LLMParaphraser
+from faithline.pipeline.paraphrase_llm import LLMParaphraser
 from faithline.pipeline.pipelines import (
     SampleFailure,
     Settings,

@@ -10,7 +10,7 @@ import pytest
 
 from faithline.errors import BadInputError, ParaphraseError
 from faithline.pipeline.canonicalizer import NUMBER_WORDS, parse_steps
-from faithline.pipeline.paraphrasers import get_paraphraser
+from faithline.pipeline.paraphrase_specs import get_paraphraser
 from faithline.stego import ATTACK_ORDER, get_attack, parse_attacks
 from faithline.stego.channels import number_words
 from faithline.stego.measure import bit_score, capacity_cis

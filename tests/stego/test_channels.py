@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from faithline.pipeline.paraphraser import check_paraphrase
+from faithline.pipeline.paraphrase_llm import check_paraphrase
 from faithline.stego import ATTACK_ORDER, get_attack
 from faithline.stego.channels import NBSP, ZERO_WIDTH, number_words
 from faithline.tasks import get_task

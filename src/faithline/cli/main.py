@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from faithline import __version__
-from faithline.cli.args import add_config_args, config_from_args
+from faithline.config import add_config_args, config_from_args
 from faithline.errors import FaithlineError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -74,7 +74,7 @@ def cmd_report(ns: argparse.Namespace) -> int:
 
 
 def cmd_paraphrase(ns: argparse.Namespace) -> int:
-    from faithline.pipeline.paraphrase_file import ParaphraseConfig, paraphrase_file
+    from faithline.pipeline.paraphrase_command import ParaphraseConfig, paraphrase_file
 
     cfg = config_from_args(ParaphraseConfig, ns)
     counts = paraphrase_file(cfg, progress=not ns.quiet)
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         mod = importlib.import_module(module)
         add_config_args(add(name, handler, mod.__doc__), getattr(mod, cls))
-    para_mod = importlib.import_module("faithline.pipeline.paraphrase_file")
+    para_mod = importlib.import_module("faithline.pipeline.paraphrase_command")
     para = add("paraphrase", cmd_paraphrase, para_mod.__doc__)
     para.add_argument("input", help="Transcript JSONL file")
     add_config_args(para, para_mod.ParaphraseConfig, skip=("input",))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from faithline.faithfulness.judges import Judge
     from faithline.faithfulness.mistakes import Editor
     from faithline.models.base import Model
-    from faithline.pipeline.paraphraser import Paraphraser
+    from faithline.pipeline.paraphrase_llm import Paraphraser
 
 
 @dataclass

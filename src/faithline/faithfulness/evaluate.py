@@ -37,7 +37,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.faithfulness import ORDER, TESTS
 from faithline.faithfulness.answers import ANSWER_PATHS
@@ -48,7 +48,7 @@ from faithline.faithfulness.mistakes import LLMEditor, RuleEditor
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS
-from faithline.pipeline.paraphraser import LLMParaphraser, Paraphraser
+from faithline.pipeline.paraphrase_llm import LLMParaphraser, Paraphraser
 from faithline.pipeline.pipelines import Settings
 from faithline.pipeline.runner import summarize
 from faithline.runs import Run
@@ -128,7 +128,7 @@ class EvalConfig:
     def paraphraser_spec(self) -> str | None:
         """``--paraphraser`` when it is a paraphraser spec (``canonical``, ``llm:M``...) rather
         than a bare model spec; None otherwise."""
-        from faithline.pipeline.paraphrasers import KINDS
+        from faithline.pipeline.paraphrase_specs import KINDS
 
         spec = self.paraphraser or ""
         kind, _, _ = spec.partition(":")
@@ -192,7 +192,7 @@ def paraphraser_of(cfg: EvalConfig, models: dict[str, Model]) -> Paraphraser:
     if spec is None:
         return LLMParaphraser(models["paraphraser"], seed=cfg.seed,
                               max_new_tokens=cfg.max_paraphrase_tokens)
-    from faithline.pipeline.paraphrasers import get_paraphraser
+    from faithline.pipeline.paraphrase_specs import get_paraphraser
 
     pool: dict[str, Model] = {m.spec: m for m in models.values()}
     return get_paraphraser(spec, pool=pool, seed=cfg.seed,

@@ -3,7 +3,7 @@ section 2.4): is the answer carried by the CoT's meaning, or by its exact wordin
 
 Definition. For a sampled CoT of n steps and k of ``edit_points`` evenly spaced step counts in
 1..n, the first k steps are paraphrased by a paraphraser that does not see the question
-(``pipeline.paraphraser.LLMParaphraser``, Roger & Greenblatt 2023), the model writes the rest of
+(``pipeline.paraphrase_llm.LLMParaphraser``, Roger & Greenblatt 2023), the model writes the rest of
 its reasoning after the paraphrased prefix (for k < n), and the answer is read. The curve is
 accuracy against the fraction k / n paraphrased (x = 0 is the original CoT). The headline metric
 is the accuracy change: accuracy after the fully paraphrased CoT minus accuracy after the original
@@ -34,7 +34,7 @@ from faithline.faithfulness.base import (
 )
 from faithline.faithfulness.context import Context
 from faithline.faithfulness.validity import Validity, same_answer
-from faithline.pipeline.paraphraser import LLMParaphraser
+from faithline.pipeline.paraphrase_llm import LLMParaphraser
 from faithline.types import Transcript
 
 CURVE = "paraphrasing: accuracy vs fraction of CoT paraphrased"

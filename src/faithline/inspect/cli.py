@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from faithline.cli.args import add_config_args, config_from_args
+from faithline.config import add_config_args, config_from_args
 
 
 def cmd_export(ns: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.inspect.read import EMBED_KEY, require_inspect
 from faithline.monitors.base import Verdict

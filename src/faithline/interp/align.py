@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.types import Prompt, Transcript
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import Aligned, Layout, align_transcript
 from faithline.interp.store import SCHEMA, STORE_DTYPES, open_for_writing

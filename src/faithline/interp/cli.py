@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faithline.cli.args import add_config_args, config_from_args
+from faithline.config import add_config_args, config_from_args
 from faithline.errors import BadInputError
 
 DOC = """Read activations: capture, probes, SAEs, feature descriptions, the activation-text gap.

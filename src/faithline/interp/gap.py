@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import POSITIONS
 from faithline.interp.monitor import FeatureProbe, sae_pooled, save_feature_probes

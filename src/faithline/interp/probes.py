@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.interp.align import POSITIONS
 from faithline.interp.splits import best_f1_threshold, f1, paired_ci, split_ids

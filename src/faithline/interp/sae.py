@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.interp.align import SEGMENTS
 from faithline.interp.store import ActivationStore, Record

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.legibility.metrics import MEDIAN_METRICS, NUMERIC
 from faithline.stats import bootstrap_ci

@@ -29,7 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.io import input_name, load_transcripts
 from faithline.legibility.alarms import (
@@ -116,7 +116,7 @@ class Scorers:
         self.paraphraser: Any = None
         self.answerer: Model | None = None
         if cfg.paraphraser:
-            from faithline.pipeline.paraphrasers import get_paraphraser
+            from faithline.pipeline.paraphrase_specs import get_paraphraser
 
             self.answerer = self._model(cfg.answerer or cfg.reference)
             self.paraphraser = get_paraphraser(cfg.paraphraser, pool, seed=cfg.seed,
@@ -140,7 +140,7 @@ def score_set(run: Run, cfg: LegibilityConfig, models: Scorers, label: str,
             records = cot_metrics([t.cot for t in batch], models.scorer, models.vocab,
                                   _contexts(cfg, models.scorer, batch))
             if models.paraphraser is not None and models.answerer is not None:
-                from faithline.legibility.paraphrase import paraphrase_sensitivity
+                from faithline.legibility.paraphrase_sensitivity import paraphrase_sensitivity
 
                 sens = paraphrase_sensitivity(batch, models.paraphraser, models.answerer,
                                               cfg.max_answer_tokens, cfg.seed)

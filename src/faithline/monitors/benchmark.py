@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.io import input_name, load_transcripts
 from faithline.models import Model, load_model

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from faithline.cli.args import add_config_args, config_from_args
-from faithline.cli.args import help_meta as _help
+from faithline.config import add_config_args, config_from_args
+from faithline.config import help_meta as _help
 
 SPECS_HELP = ("monitor spec (repeat for a comparison): rule:leak, rule:hack, rule:cue, "
               "rule:keywords=a,b, regex:PATTERN (rules take @score=binary|share, "

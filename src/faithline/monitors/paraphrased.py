@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from faithline.errors import ParaphraseError
 from faithline.monitors.base import Monitor, Verdict
-from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphrase_llm import Paraphraser
 from faithline.types import Transcript
 
 

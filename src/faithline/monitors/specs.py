@@ -141,7 +141,7 @@ def get_monitor(spec: str, pool: MutableMapping[str, Model] | None = None,
 def _paraphrased(spec: str, rest: str, pool: MutableMapping[str, Model], load: Loader,
                  seed: int) -> Monitor:
     from faithline.monitors.paraphrased import ParaphrasedMonitor
-    from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
+    from faithline.pipeline.paraphrase_specs import get_paraphraser, paraphraser_model_specs
 
     para_spec, arrow, inner_spec = rest.partition(">")
     if not arrow or not para_spec or not inner_spec:

@@ -2,13 +2,13 @@
 
 from faithline.pipeline.canonicalizer import Canonicalizer
 from faithline.pipeline.generate import GenerateConfig, generate
-from faithline.pipeline.paraphraser import (
+from faithline.pipeline.paraphrase_llm import (
     ContextAwareParaphraser,
     LLMParaphraser,
     Paraphrase,
     Paraphraser,
 )
-from faithline.pipeline.paraphrasers import get_paraphraser
+from faithline.pipeline.paraphrase_specs import get_paraphraser
 from faithline.pipeline.pipelines import (
     SampleFailure,
     Settings,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from faithline import invisible
 from faithline.errors import BadInputError, ParaphraseError
-from faithline.pipeline.paraphraser import Paraphrase
+from faithline.pipeline.paraphrase_llm import Paraphrase
 
 _FLIP = re.compile(r"\b(?:flip|toss)\D{0,20}?(\d+)\D{0,40}?\b(heads|tails)\b", re.IGNORECASE)
 _INT = re.compile(r"\d+")

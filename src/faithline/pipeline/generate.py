@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS, CotFormat
-from faithline.pipeline.paraphraser import DEFAULT_MIN_FIDELITY, Paraphraser
-from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
+from faithline.pipeline.paraphrase_llm import DEFAULT_MIN_FIDELITY, Paraphraser
+from faithline.pipeline.paraphrase_specs import get_paraphraser, paraphraser_model_specs
 from faithline.pipeline.pipelines import (
     BasePipeline,
     Settings,

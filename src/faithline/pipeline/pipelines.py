@@ -22,7 +22,7 @@ from typing import Any
 from faithline.errors import ParaphraseError
 from faithline.models.base import Capability, Model, require
 from faithline.pipeline.format import CotFormat, clean_cot
-from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphrase_llm import Paraphraser
 from faithline.tasks.base import Task
 from faithline.types import GenParams, Prompt, Sample, Transcript
 

@@ -34,13 +34,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from faithline.cli.args import help_meta as _help
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, ParaphraseError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.canonicalizer import COMMUTATIVE, parse_steps
-from faithline.pipeline.paraphraser import DEFAULT_MIN_FIDELITY, Paraphraser
-from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
+from faithline.pipeline.paraphrase_llm import DEFAULT_MIN_FIDELITY, Paraphraser
+from faithline.pipeline.paraphrase_specs import get_paraphraser, paraphraser_model_specs
 from faithline.runs import Run
 from faithline.stego import MODEL_ATTACKS, get_attack, parse_attacks
 from faithline.stego.base import Attack
@@ -78,7 +78,7 @@ class StegoConfig:
         "token limit of an LLM paraphrase"))
     min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata=_help(
         "LLM paraphrases keeping less of the content than this fail closed (0..1; the default "
-        "was chosen on data, see faithline.pipeline.paraphraser)"))
+        "was chosen on data, see faithline.pipeline.paraphrase_llm)"))
     batch_size: int = field(default=16, metadata=_help("CoTs per paraphrase call and checkpoint"))
     cache: bool = field(default=True, metadata=_help("cache model calls by content hash"))
 

@@ -13,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from faithline.cli.args import add_config_args, config_from_args
+from faithline.config import add_config_args, config_from_args
 
 
 def cmd_organism(ns: argparse.Namespace) -> int:

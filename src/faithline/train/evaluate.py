@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from faithline.models.hf import HFModel
 from faithline.monitors.base import Monitor, apply_monitors
-from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphrase_llm import Paraphraser
 from faithline.pipeline.pipelines import (
     BasePipeline,
     Outcome,

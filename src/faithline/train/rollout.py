@@ -30,7 +30,7 @@ from faithline.errors import ParaphraseError
 from faithline.models.hf import HFModel
 from faithline.monitors.base import Monitor, Verdict
 from faithline.pipeline.format import CotFormat, clean_cot
-from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphrase_llm import Paraphraser
 from faithline.tasks.leak import LeakTask
 from faithline.train.arms import Arm
 from faithline.train.face import FaceLearner

@@ -18,8 +18,8 @@ from faithline.legibility.word_shift import js_divergence, word_distribution
 from faithline.models.hf import HFModel
 from faithline.monitors import get_monitor
 from faithline.pipeline.format import CotFormat
-from faithline.pipeline.paraphraser import Paraphraser
-from faithline.pipeline.paraphrasers import get_paraphraser
+from faithline.pipeline.paraphrase_llm import Paraphraser
+from faithline.pipeline.paraphrase_specs import get_paraphraser
 from faithline.pipeline.pipelines import BasePipeline, Settings
 from faithline.runs.run import Run
 from faithline.tasks import get_task

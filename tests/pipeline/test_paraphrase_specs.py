@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from faithline.errors import BadInputError, ParaphraseError
-from faithline.pipeline.paraphraser import ContextAwareParaphraser, content_fidelity
-from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
+from faithline.pipeline.paraphrase_llm import ContextAwareParaphraser, content_fidelity
+from faithline.pipeline.paraphrase_specs import get_paraphraser, paraphraser_model_specs
 
 GOLD = "- Flip 1: Heads\n- Flip 2: Tails\n- Flip 3: Tails"
 
@@ -110,7 +110,7 @@ def test_checked_spec_names_reader_and_inner() -> None:
 
 
 def test_reader_model_catches_a_changed_answer(smollm2: Any) -> None:
-    from faithline.pipeline.paraphrasers import AnswerChecked
+    from faithline.pipeline.paraphrase_specs import AnswerChecked
 
     cot = "53 + 692 = 745\n745 + 640 = 1385\n1385 + 19 = 1404\nAnswer: 1404"
     question = "What is 53 + 692 + 640 + 19?"

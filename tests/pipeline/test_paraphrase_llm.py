@@ -8,7 +8,7 @@ import pytest
 
 from faithline import invisible
 from faithline.errors import ParaphraseError
-from faithline.pipeline.paraphraser import (
+from faithline.pipeline.paraphrase_llm import (
     DEFAULT_MIN_FIDELITY,
     MAX_REPETITION,
     LLMParaphraser,

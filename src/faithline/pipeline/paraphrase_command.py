@@ -23,8 +23,8 @@ from faithline.errors import BadInputError, ParaphraseError
 from faithline.io import append_line, load_transcripts, read_transcripts, repair_jsonl_tail
 from faithline.models import Model
 from faithline.models.cache import CachedModel, CallCache
-from faithline.pipeline.paraphraser import DEFAULT_MIN_FIDELITY
-from faithline.pipeline.paraphrasers import get_paraphraser, paraphraser_model_specs
+from faithline.pipeline.paraphrase_llm import DEFAULT_MIN_FIDELITY
+from faithline.pipeline.paraphrase_specs import get_paraphraser, paraphraser_model_specs
 from faithline.runs.lock import hold
 
 
@@ -40,7 +40,7 @@ class ParaphraseConfig:
     max_new_tokens: int = field(default=512, metadata={"help": "token limit of a paraphrase"})
     min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata={
         "help": "fail closed below this content fidelity (LLM paraphrasers; the default was "
-                "chosen on data, see faithline.pipeline.paraphraser)"})
+                "chosen on data, see faithline.pipeline.paraphrase_llm)"})
     seed: int = field(default=0, metadata={"help": "seed (canonicaliser phrasing, sampling)"})
     cache: bool = field(default=True, metadata={"help": "cache model calls by content hash"})
 

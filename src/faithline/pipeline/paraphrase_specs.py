@@ -26,7 +26,7 @@ from faithline.errors import BadInputError, ParaphraseError
 from faithline.models import Model, load_model
 from faithline.pipeline.canonicalizer import Canonicalizer
 from faithline.pipeline.format import CotFormat
-from faithline.pipeline.paraphraser import (
+from faithline.pipeline.paraphrase_llm import (
     DEFAULT_MIN_FIDELITY,
     ContextAwareParaphraser,
     LLMParaphraser,

@@ -16,7 +16,7 @@ from typing import Any
 
 from faithline.errors import ParaphraseError
 from faithline.models.base import Model
-from faithline.pipeline.paraphraser import Paraphraser
+from faithline.pipeline.paraphrase_llm import Paraphraser
 from faithline.tasks.extract import extract_number, extract_text
 from faithline.types import GenParams, Prompt, Transcript
 

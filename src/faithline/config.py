@@ -1,6 +1,7 @@
-"""Build argparse options from a frozen config dataclass (its fields' ``help`` metadata).
+"""Config dataclasses and their command-line form, below every part that defines a config.
 
-The CLI and the Python API share one definition: ``add_config_args(parser, GenerateConfig)``
+A part's config is a frozen dataclass whose fields carry help text (``help_meta``). The CLI and
+the Python API share that one definition: ``add_config_args(parser, GenerateConfig)``
 adds ``--model``, ``--task``, ... and ``config_from_args(GenerateConfig, ns)`` builds the config.
 """
 
