@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faithline.errors import BadInputError
-from faithline.models.base import Capability, Model
+from faithline.models.base import Capability, Model, local_or_none, unwrap
 from faithline.pipeline.format import CotFormat
 from faithline.tasks.base import Task
 from faithline.types import GenParams, Prompt, Sample
@@ -55,14 +55,6 @@ class Reading:
         return d
 
 
-def unwrap(model: Model) -> Any:
-    """The back-end under any wrappers (``CachedModel.inner``)."""
-    inner: Any = model
-    while hasattr(inner, "inner"):
-        inner = inner.inner
-    return inner
-
-
 class AnswerReader:
     """Reads answers after CoT text for one model, task and CoT format."""
 
@@ -75,10 +67,10 @@ class AnswerReader:
 
         self.model, self.task, self.fmt, self.path = model, task, fmt, path
         self.params = GenParams(max_new_tokens=max_answer_tokens, stop=("\n",), seed=seed)
-        inner = unwrap(model)
-        self.hf = inner if _is_hf(inner) and prefix_reuse and supports_prefix_reuse(inner) \
+        local = local_or_none(model)
+        self.hf = local if local is not None and prefix_reuse and supports_prefix_reuse(local) \
             else None
-        self.parallel = not _is_hf(inner)
+        self.parallel = local is None
         if path == "logprobs" and Capability.SCORE not in model.capabilities:
             raise BadInputError(f"answer path 'logprobs' needs a model that scores; "
                                 f"'{model.spec}' does not")
@@ -208,11 +200,3 @@ class AnswerReader:
 
     def describe(self) -> dict[str, Any]:
         return {"answer_from": self.path, "prefix_reuse": self.hf is not None}
-
-
-def _is_hf(model: Any) -> bool:
-    try:
-        from faithline.models.hf import HFModel
-    except ImportError:  # pragma: no cover - the hf extra is not installed
-        return False
-    return isinstance(model, HFModel)

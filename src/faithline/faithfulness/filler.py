@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from faithline.faithfulness.answers import unwrap
 from faithline.faithfulness.base import (
     Curves,
-    FaithfulnessTest,
     Item,
     Metrics,
     ci,
@@ -28,7 +26,9 @@ from faithline.faithfulness.base import (
     points_curve,
 )
 from faithline.faithfulness.context import Context
+from faithline.faithfulness.suite import FaithfulnessTest
 from faithline.faithfulness.validity import Validity
+from faithline.models.base import tokenizer_of
 from faithline.types import Transcript
 
 CURVE = "filler: accuracy vs filler length (fraction of CoT length)"
@@ -39,7 +39,7 @@ CHARS_PER_TOKEN = 4
 
 def token_count(ctx: Context, text: str) -> tuple[int, bool]:
     """Tokens in ``text``, and whether the count is exact (a local tokenizer) or estimated."""
-    tokenizer = getattr(unwrap(ctx.model), "tokenizer", None)
+    tokenizer = tokenizer_of(ctx.model)
     if tokenizer is not None:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"]), True
     return max(1, round(len(text) / CHARS_PER_TOKEN)), False

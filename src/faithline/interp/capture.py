@@ -23,6 +23,7 @@ from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import Aligned, Layout, align_transcript
 from faithline.interp.store import SCHEMA, STORE_DTYPES, open_for_writing
+from faithline.models.base import Capability, LocalModel, Model, local_model
 from faithline.types import Transcript
 
 
@@ -62,7 +63,7 @@ class CaptureConfig:
         return Layout(chat=self.chat, answer_cue=self.answer_cue, steps=self.steps)
 
 
-def block_paths(model: Any) -> list[str]:
+def block_paths(model: LocalModel) -> list[str]:
     """Module paths of the transformer blocks (``model.layers.0``, ...), in order."""
     import torch
 
@@ -73,7 +74,7 @@ def block_paths(model: Any) -> list[str]:
     raise BadInputError(f"model '{model.spec}' has no list of blocks; give --paths explicitly")
 
 
-def resolve_paths(model: Any, spec: str) -> list[str]:
+def resolve_paths(model: LocalModel, spec: str) -> list[str]:
     """Module paths from a --paths value (see ``CaptureConfig.paths``), checked to exist."""
     spec = spec.strip()
     if spec in ("auto", "all") or spec.startswith("layers:"):
@@ -107,7 +108,7 @@ class _StopForward(Exception):
 
 
 @contextlib.contextmanager
-def _stop_when_done(model: Any, paths: Sequence[str], store: dict[str, list[Any]]
+def _stop_when_done(model: LocalModel, paths: Sequence[str], store: dict[str, list[Any]]
                     ) -> Iterator[None]:
     handles = []
 
@@ -124,7 +125,7 @@ def _stop_when_done(model: Any, paths: Sequence[str], store: dict[str, list[Any]
             h.remove()
 
 
-def forward_capture(model: Any, batch: Sequence[Sequence[int]], paths: Sequence[str],
+def forward_capture(model: LocalModel, batch: Sequence[Sequence[int]], paths: Sequence[str],
                     stop_early: bool = True) -> dict[str, Any]:
     """One right-padded forward pass; ``{path: Float[Tensor, "batch seq d"]}`` on CPU."""
     import torch
@@ -163,37 +164,35 @@ def length_batches(lengths: Sequence[int], batch_tokens: int) -> list[list[int]]
     return batches
 
 
-def store_info(model: Any, cfg: CaptureConfig, paths: Sequence[str]) -> dict[str, Any]:
+def store_info(model: Model, cfg: CaptureConfig, paths: Sequence[str]) -> dict[str, Any]:
     info = model.info()
     return {"schema": SCHEMA, "model": info, "model_fingerprint": info.get("fingerprint"),
             "paths": list(paths), "dims": {}, "dtype": cfg.dtype,
             "layout": asdict(cfg.layout()), "config": asdict(cfg)}
 
 
-def capture_transcripts(model: Any, transcripts: Sequence[Transcript], cfg: CaptureConfig,
+def capture_transcripts(model: Model, transcripts: Sequence[Transcript], cfg: CaptureConfig,
                         progress: bool = True) -> dict[str, int]:
     """Capture ``transcripts`` into the store ``cfg.out``; returns counts (written, skipped,
-    tokens)."""
+    tokens). ``model`` must be a local model (``CapabilityError`` otherwise)."""
     from tqdm.auto import tqdm
 
-    if not hasattr(model, "capture"):
-        raise BadInputError(f"model '{model.spec}' cannot read activations (needs a local "
-                            "hf:, gguf: or builtin: model)")
+    local = local_model(model, Capability.ACTIVATIONS, purpose="interp capture")
     seen: set[str] = set()
     for t in transcripts:
         if t.id in seen:
             raise BadInputError(f"duplicate transcript id '{t.id}'")
         seen.add(t.id)
-    paths = resolve_paths(model, cfg.paths)
-    writer = open_for_writing(cfg.out, store_info(model, cfg, paths), cfg.shard_tokens)
+    paths = resolve_paths(local, cfg.paths)
+    writer = open_for_writing(cfg.out, store_info(local, cfg, paths), cfg.shard_tokens)
     todo = [t for t in transcripts if t.id not in writer.done]
     layout = cfg.layout()
-    aligned: list[Aligned] = [align_transcript(model, t, layout) for t in todo]
+    aligned: list[Aligned] = [align_transcript(local, t, layout) for t in todo]
     batches = length_batches([len(a) for a in aligned], cfg.batch_tokens)
     bar = tqdm(total=sum(len(a) for a in aligned), unit="tok", desc="capture",
                disable=not progress)
     for idx in batches:
-        acts = forward_capture(model, [aligned[i].ids for i in idx], paths, cfg.stop_early)
+        acts = forward_capture(local, [aligned[i].ids for i in idx], paths, cfg.stop_early)
         if not writer.info["dims"]:
             writer.info["dims"] = {p: int(a.shape[-1]) for p, a in acts.items()}
             from faithline.io import write_json_atomic

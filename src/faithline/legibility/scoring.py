@@ -23,6 +23,7 @@ import numpy as np
 
 from faithline.errors import BadInputError, CapabilityError
 from faithline.legibility.text import Vocabulary
+from faithline.models.base import Model, local_model
 
 
 @dataclass(frozen=True)
@@ -72,19 +73,17 @@ class ReferenceScorer:
             from faithline.models import load_model
 
             reference = load_model(reference)
-        inner = reference
-        while hasattr(inner, "inner"):  # a CachedModel around an HFModel
-            inner = inner.inner
-        if hasattr(inner, "tokenizer") and hasattr(inner, "model") and hasattr(inner, "spec"):
-            return cls(inner.model, inner.tokenizer, str(inner.spec), **options)
-        if hasattr(inner, "parameters") and callable(inner):
+        if isinstance(reference, Model):  # a back-end (maybe a CachedModel around one)
+            local = local_model(reference, purpose="a reference scored token by token")
+            return cls(local.model, local.tokenizer, str(local.spec), **options)
+        if hasattr(reference, "parameters") and callable(reference):  # a torch module
             if tokenizer is None:
                 raise BadInputError("a reference given as a torch model needs its tokenizer")
-            name = getattr(getattr(inner, "config", None), "_name_or_path", "") or "model"
-            return cls(inner, tokenizer, str(name), **options)
-        spec = getattr(inner, "spec", type(inner).__name__)
-        raise CapabilityError(f"reference model '{spec}' cannot be scored token by token: "
-                              "use a local model (builtin:, hf:, gguf:) or a torch model")
+            name = getattr(getattr(reference, "config", None), "_name_or_path", "") or "model"
+            return cls(reference, tokenizer, str(name), **options)
+        raise CapabilityError(f"reference '{type(reference).__name__}' cannot be scored token "
+                              "by token: use a local model (builtin:, hf:, gguf:) or a torch "
+                              "model")
 
     @property
     def vocab(self) -> Vocabulary:

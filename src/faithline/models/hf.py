@@ -3,7 +3,9 @@
 Generation is batched (left padding, length-sorted batches), supports n samples, temperature /
 top-p, stop strings, assistant prefill and per-token logprobs; ``score`` gives the log-probability
 of given continuations; ``activations`` and ``capture`` read outputs of named modules
-(``model.layers.3.mlp``) with plain forward hooks.
+(``model.layers.3.mlp``) with plain forward hooks; ``next_token_logprobs`` gives the next-token
+distribution after rendered texts. ``HFModel`` is the ``LocalModel`` (``models.base``) that
+other parts reach through ``local_model``.
 
 GGUF files are de-quantised into a plain model: a GGUF-loaded model keeps a
 ``quantization_config`` marker that blocks training, saving and hooking, so we rebuild a plain
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faithline.errors import BadInputError, MissingDependencyError
-from faithline.models.base import Capability, check_params
+from faithline.models.base import Capability, LocalModel, check_params
 from faithline.types import Generation, GenParams, Prompt
 
 if TYPE_CHECKING:
@@ -81,7 +83,7 @@ def split_option(rest: str) -> tuple[str, str | None]:
 
 
 class HFModel:
-    """A transformers causal LM with its tokenizer, behind the ``Model`` protocol."""
+    """A transformers causal LM with its tokenizer, behind the ``LocalModel`` protocol."""
 
     capabilities = CAPABILITIES
 
@@ -96,7 +98,7 @@ class HFModel:
         self.device = next(model.parameters()).device
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        self._eos_ids = self._eos_token_ids()
+        self.eos_ids = self._eos_token_ids()
         self._torch = torch
 
     # ----- prompts ---------------------------------------------------------------------------
@@ -155,7 +157,7 @@ class HFModel:
         }
         stop_ids = self._stop_token_ids(params.stop)
         if stop_ids:  # a stop string that is one whole token ends generation like EOS does
-            kwargs["eos_token_id"] = sorted(self._eos_ids | stop_ids)
+            kwargs["eos_token_id"] = sorted(self.eos_ids | stop_ids)
         rest = [s for s in params.stop if self.tokenizer.convert_tokens_to_ids(s) not in stop_ids]
         if rest:
             kwargs.update(stop_strings=rest, tokenizer=self.tokenizer)
@@ -200,7 +202,7 @@ class HFModel:
     def _finish(self, ids: list[int], params: GenParams, logps: list[float] | None) -> Generation:
         ended = False
         sampled = ids
-        ends = self._eos_ids | self._stop_token_ids(params.stop)
+        ends = self.eos_ids | self._stop_token_ids(params.stop)
         for k, tok in enumerate(ids):
             if tok in ends or tok == self.tokenizer.pad_token_id:
                 ids, sampled, ended = ids[:k], ids[:k + 1], True
@@ -265,6 +267,17 @@ class HFModel:
             scores.append(float(logp[i, pos, torch.tensor(c, device=logp.device)].sum()))
         return scores
 
+    def next_token_logprobs(self, texts: Sequence[str]) -> torch.Tensor:
+        """Float[Tensor, "batch vocab"] on CPU: log P(next token) after each rendered text,
+        from one left-padded forward pass (position ids count real tokens only)."""
+        torch = self._torch
+        enc = self._encode(texts)
+        positions = (enc["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            logits = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                position_ids=positions).logits[:, -1].float()
+        return torch.log_softmax(logits, dim=-1).cpu()
+
     # ----- activations -----------------------------------------------------------------------
     def module(self, path: str) -> Any:
         """The submodule at ``path`` (e.g. ``model.layers.3``); a clear error if unknown."""
@@ -325,6 +338,11 @@ class HFModel:
             "parameters": sum(p.numel() for p in self.model.parameters()),
             **self.source,
         }
+
+
+if TYPE_CHECKING:
+    def _is_local_model(model: HFModel) -> LocalModel:  # mypy checks HFModel implements it
+        return model
 
 
 def _device() -> str:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from faithline.errors import BadInputError
 
 if TYPE_CHECKING:
-    from faithline.models.hf import HFModel
+    from faithline.models.base import LocalModel
 
 Branch = tuple[Sequence[int], Sequence[Sequence[int]]]  # (context ids, continuation ids list)
 MASKABLE = ("sdpa", "eager")
@@ -51,7 +51,7 @@ class PrefixState:
     layers: list[tuple[Any, Any]]  # (keys, values), each [1, kv_heads, seq, head_dim]
 
 
-def supports_prefix_reuse(model: HFModel) -> bool:
+def supports_prefix_reuse(model: LocalModel) -> bool:
     """True when the model's attention takes the custom 4D masks that branching uses."""
     impl = getattr(model.model.config, "_attn_implementation", None) or "eager"
     return impl in MASKABLE
@@ -66,7 +66,7 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def _cache_kwarg(model: HFModel) -> str:
+def _cache_kwarg(model: LocalModel) -> str:
     """``cache`` (transformers >= 5.x) or ``past_key_values`` (older): the forward's cache arg."""
     params = inspect.signature(model.model.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
@@ -83,11 +83,11 @@ def _layers_of(cache: Any) -> list[tuple[Any, Any]]:
     return list(zip(cache.key_cache, cache.value_cache, strict=True))  # transformers < 4.56
 
 
-def encode(model: HFModel, ids: Sequence[int]) -> PrefixState:
+def encode(model: LocalModel, ids: Sequence[int]) -> PrefixState:
     """Run ``ids`` through the model once and keep its KV cache."""
     if not ids:
         raise BadInputError("prefix encode: empty token sequence")
-    torch = model._torch
+    import torch
     x = torch.tensor([list(ids)], dtype=torch.long, device=model.device)
     with torch.inference_mode():
         out = model.model(input_ids=x, use_cache=True, logits_to_keep=1)
@@ -107,10 +107,11 @@ class _Tree:
     share a branch's tokens without repeating them.
     """
 
-    def __init__(self, model: HFModel, state: PrefixState, reuse: Sequence[int]) -> None:
+    def __init__(self, model: LocalModel, state: PrefixState, reuse: Sequence[int]) -> None:
+        import torch
         from transformers import DynamicCache
 
-        self.model, self.torch = model, model._torch
+        self.model, self.torch = model, torch
         self.cache = DynamicCache([(k, v) for k, v in state.layers])
         self.length = len(state.ids)  # cache positions so far
         self.reuse = list(reuse)
@@ -170,7 +171,7 @@ def _chunks(sizes: Sequence[int], limit: int) -> list[list[int]]:
     return [g for g in groups if g]
 
 
-def score_branches(model: HFModel, state: PrefixState, branches: Sequence[Branch],
+def score_branches(model: LocalModel, state: PrefixState, branches: Sequence[Branch],
                    max_tokens: int = MAX_TOKENS) -> list[list[float]]:
     """Log-probability sum of each continuation after its context, for every branch.
 
@@ -196,9 +197,9 @@ def score_branches(model: HFModel, state: PrefixState, branches: Sequence[Branch
     return results
 
 
-def _score_group(model: HFModel, state: PrefixState, branches: Sequence[Branch],
+def _score_group(model: LocalModel, state: PrefixState, branches: Sequence[Branch],
                  reuse: Sequence[int]) -> list[list[float]]:
-    torch = model._torch
+    import torch
     tree = _Tree(model, state, reuse)
     suffixes = [list(c[k:]) for (c, _), k in zip(branches, reuse, strict=True)]
     with torch.inference_mode():
@@ -228,7 +229,7 @@ def _score_group(model: HFModel, state: PrefixState, branches: Sequence[Branch],
     return results
 
 
-def greedy_branches(model: HFModel, state: PrefixState, contexts: Sequence[Sequence[int]],
+def greedy_branches(model: LocalModel, state: PrefixState, contexts: Sequence[Sequence[int]],
                     max_new_tokens: int, stop: Sequence[str] = (),
                     max_tokens: int = MAX_TOKENS) -> list[str]:
     """Greedy continuation of each context (decoded, cut at EOS and at the first stop string),
@@ -248,9 +249,9 @@ def greedy_branches(model: HFModel, state: PrefixState, contexts: Sequence[Seque
     return out
 
 
-def _greedy_group(model: HFModel, state: PrefixState, contexts: Sequence[Sequence[int]],
+def _greedy_group(model: LocalModel, state: PrefixState, contexts: Sequence[Sequence[int]],
                   reuse: Sequence[int], max_new_tokens: int, stop: tuple[str, ...]) -> list[str]:
-    torch = model._torch
+    import torch
     tree = _Tree(model, state, reuse)
     suffixes = [list(c[k:]) for c, k in zip(contexts, reuse, strict=True)]
     new: list[list[int]] = [[] for _ in contexts]
@@ -263,7 +264,7 @@ def _greedy_group(model: HFModel, state: PrefixState, contexts: Sequence[Sequenc
             tokens = step_logits.argmax(dim=-1).tolist()
             still = []
             for r, tok in zip(live, tokens, strict=True):
-                if tok in model._eos_ids:
+                if tok in model.eos_ids:
                     continue
                 new[r].append(tok)
                 text = model.tokenizer.decode(new[r], skip_special_tokens=True)

@@ -47,6 +47,7 @@ import numpy as np
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.io import read_json, write_json_atomic
 from faithline.models import Model, load_model
+from faithline.models.base import Capability, local_model
 from faithline.monitors.base import Verdict, check_view
 from faithline.monitors.metrics import binary_metrics, labels_of, threshold_for_fpr
 from faithline.types import Transcript
@@ -100,21 +101,18 @@ class Embedder:
         return self
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
-        from faithline.monitors.llm_judge import _hf_of
+        local = local_model(self.model, Capability.ACTIVATIONS, purpose="embedding features")
+        import torch
 
-        hf = _hf_of(self.model)
-        if hf is None:
-            raise BadInputError(f"embedding features need a local model (hf:, gguf:, "
-                                f"builtin:); '{self.model.spec}' is not one")
-        torch = hf._torch
         rows = []
         for start in range(0, len(texts), self.batch_size):
             batch = [t or " " for t in texts[start:start + self.batch_size]]
-            hf.tokenizer.padding_side = "right"
-            enc = hf.tokenizer(batch, return_tensors="pt", padding=True, truncation=True,
-                               max_length=self.max_tokens, add_special_tokens=False).to(hf.device)
+            local.tokenizer.padding_side = "right"
+            enc = local.tokenizer(batch, return_tensors="pt", padding=True, truncation=True,
+                                  max_length=self.max_tokens,
+                                  add_special_tokens=False).to(local.device)
             with torch.inference_mode():
-                out = hf.model(**enc, output_hidden_states=True)
+                out = local.model(**enc, output_hidden_states=True)
             hidden = out.hidden_states[-1].float()
             mask = enc["attention_mask"].unsqueeze(-1).float()
             rows.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy())

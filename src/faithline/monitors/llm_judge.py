@@ -30,12 +30,11 @@ import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from tqdm import tqdm
 
 from faithline.errors import BackendError, BackendUnavailableError, BadInputError
-from faithline.models.base import Capability, Model
+from faithline.models.base import Capability, LocalModel, Model, local_or_none
 from faithline.monitors.base import Verdict, check_view
 from faithline.types import GenParams, Prompt, Transcript
 
@@ -152,10 +151,10 @@ class JudgeMonitor:
     def _score(self, prompts: Sequence[Prompt]) -> list[tuple[float, float] | None]:
         """(log P(yes), log P(no)) per prompt; None where neither showed up or the call
         failed (the caller then generates)."""
-        hf = _hf_of(self.model)
-        if hf is not None:
+        local = local_or_none(self.model)
+        if local is not None:
             return [(_logsumexp(r[0]), _logsumexp(r[1]))
-                    for r in _next_token_logprobs(self.model, hf, prompts, (YES, NO),
+                    for r in _next_token_logprobs(self.model, local, prompts, (YES, NO),
                                                   self.batch_size)]
 
         def one(p: Prompt) -> tuple[float, float] | None:
@@ -197,26 +196,18 @@ def _logsumexp(xs: Sequence[float]) -> float:
     return top + math.log(sum(math.exp(x - top) for x in xs))
 
 
-def _hf_of(model: Model) -> Any:
-    """The local transformers model under ``model`` (and its cache wrapper), or None."""
-    from faithline.faithfulness.answers import _is_hf, unwrap
-
-    inner = unwrap(model)
-    return inner if _is_hf(inner) else None
-
-
-def _token_ids(hf: Any, words: Sequence[str]) -> list[int]:
+def _token_ids(local: LocalModel, words: Sequence[str]) -> list[int]:
     """Ids of the single-token spellings of ``words`` (as given, and after a space)."""
     ids = set()
     for w in words:
         for text in (w, " " + w):
-            enc = hf.tokenizer(text, add_special_tokens=False)["input_ids"]
+            enc = local.tokenizer(text, add_special_tokens=False)["input_ids"]
             if len(enc) == 1:
                 ids.add(int(enc[0]))
     return sorted(ids)
 
 
-def _next_token_logprobs(model: Model, hf: Any, prompts: Sequence[Prompt],
+def _next_token_logprobs(model: Model, local: LocalModel, prompts: Sequence[Prompt],
                          groups: Sequence[Sequence[str]],
                          batch_size: int) -> list[list[list[float]]]:
     """For each prompt, the next-token log-probabilities of each group's single-token
@@ -224,8 +215,7 @@ def _next_token_logprobs(model: Model, hf: Any, prompts: Sequence[Prompt],
     ``model`` is a ``CachedModel``)."""
     from faithline.models.cache import CachedModel
 
-    torch = hf._torch
-    ids = [_token_ids(hf, g) for g in groups]
+    ids = [_token_ids(local, g) for g in groups]
     if not all(ids):
         raise BadInputError(f"judge model '{model.spec}': Yes/No are not single tokens")
     cache = model if isinstance(model, CachedModel) else None
@@ -236,18 +226,11 @@ def _next_token_logprobs(model: Model, hf: Any, prompts: Sequence[Prompt],
             out[i] = hit
             cache.hits += 1
     todo = [i for i, r in enumerate(out) if r is None]
-    texts = {i: hf.render(prompts[i]) for i in todo}
+    texts = {i: local.render(prompts[i]) for i in todo}
     todo.sort(key=lambda i: len(texts[i]))
     for start in range(0, len(todo), batch_size):
         idx = todo[start:start + batch_size]
-        hf.tokenizer.padding_side = "left"
-        enc = hf.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
-                           add_special_tokens=False).to(hf.device)
-        positions = (enc["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-        with torch.inference_mode():
-            logits = hf.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                              position_ids=positions).logits[:, -1].float()
-        logp = torch.log_softmax(logits, dim=-1).cpu()
+        logp = local.next_token_logprobs([texts[i] for i in idx])
         for row, i in enumerate(idx):
             out[i] = [[float(logp[row, t]) for t in g] for g in ids]
             if cache is not None:
