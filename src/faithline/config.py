@@ -11,9 +11,21 @@ import argparse
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from faithline.registry import Registry
+
 C = TypeVar("C")
+Handler = Callable[[argparse.Namespace], int]
+AddCommand = Callable[[str, Handler, "str | None"], argparse.ArgumentParser]
+Install = Callable[[AddCommand], None]
+
+# Every ``faithline`` subcommand, one entry each: the factory is ``install(add)``, which calls
+# ``add(name, handler, doc)`` once (the parser it returns takes the command's arguments). A part
+# registers its commands in its package ``__init__``; ``faithline.cli.main`` builds the parser
+# from this registry alone.
+COMMANDS: Registry[None] = Registry("command")
 
 
 def _base_type(tp: Any) -> Any:
@@ -32,7 +44,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type[Any],
             continue
         flag = "--" + f.name.replace("_", "-")
         tp = _base_type(hints[f.name])
-        help_text = f.metadata.get("help", "")
+        help_text = field_help(f)
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if tp is bool:
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
@@ -50,6 +62,13 @@ def config_from_args(cls: type[C], ns: argparse.Namespace) -> C:
     return cls(**{k: v for k, v in vars(ns).items() if k in names})
 
 
-def help_meta(text: str) -> dict[str, str]:
-    """``field(metadata=help_meta("..."))``: the help text a config field shows on the CLI."""
+def help_meta(text: str | Callable[[], str]) -> dict[str, Any]:
+    """``field(metadata=help_meta("..."))``: the help text a config field shows on the CLI. A
+    callable is called when the parser is built, so a list read from a registry (the known
+    tests, monitors, paraphrasers) includes parts registered after the config was defined."""
     return {"help": text}
+
+
+def field_help(f: dataclasses.Field[Any]) -> str:
+    text = f.metadata.get("help", "")
+    return str(text() if callable(text) else text)

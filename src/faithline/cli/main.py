@@ -15,28 +15,13 @@ Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal failure (a b
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NoReturn
 
 from faithline import __version__
-from faithline.config import add_config_args, config_from_args
+from faithline.config import COMMANDS, AddCommand, Handler, add_config_args, config_from_args
 from faithline.errors import FaithlineError
-
-Handler = Callable[[argparse.Namespace], int]
-AddCommand = Callable[[str, Handler, "str | None"], argparse.ArgumentParser]
-
-# Subcommands that live next to their part of the package. Each module defines
-# ``register(add: AddCommand) -> None`` and calls ``add(name, handler, doc)`` for its commands.
-# One line per module; keep this list sorted.
-PLUGGED_COMMANDS: tuple[str, ...] = (
-    "faithline.inspect.cli",
-    "faithline.interp.cli",
-    "faithline.legibility.cli",
-    "faithline.monitors.cli",
-    "faithline.train.cli",
-)
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,58 +36,6 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
-def cmd_generate(ns: argparse.Namespace) -> int:
-    from faithline.pipeline.generate import GenerateConfig, generate
-
-    run = generate(config_from_args(GenerateConfig, ns), progress=not ns.quiet)
-    m = run.metrics()
-    acc = m.get("accuracy", {})
-    print(f"{run.path}: {m.get('transcripts')} transcripts, {m.get('failed')} failed; "
-          f"accuracy {acc.get('value', float('nan')):.2f} "
-          f"[{acc.get('ci_low', float('nan')):.2f}, {acc.get('ci_high', float('nan')):.2f}]")
-    if m.get("failed"):
-        print(f"{m['failed']} sample(s) failed closed; see {run.failures_path} "
-              "(re-run the command to retry them)", file=sys.stderr)
-    return 0
-
-
-def cmd_report(ns: argparse.Namespace) -> int:
-    from faithline.report import write_report
-
-    print(write_report(ns.runs, ns.out))
-    return 0
-
-
-def cmd_paraphrase(ns: argparse.Namespace) -> int:
-    from faithline.pipeline.paraphrase_command import ParaphraseConfig, paraphrase_file
-
-    cfg = config_from_args(ParaphraseConfig, ns)
-    counts = paraphrase_file(cfg, progress=not ns.quiet)
-    print(f"{cfg.out}: {counts['written']} written, {counts['skipped']} already there, "
-          f"{counts['failed']} failed closed")
-    if counts["failed"]:
-        print(f"failures (not written): {cfg.out}.failures.jsonl", file=sys.stderr)
-    return 0
-
-
-def cmd_eval(ns: argparse.Namespace) -> int:
-    from faithline.faithfulness.evaluate import EvalConfig, run_eval, summary
-
-    run = run_eval(config_from_args(EvalConfig, ns), progress=not ns.quiet)
-    print(summary(run))
-    print(f"metrics: {run.metrics_path}; report: faithline report {run.path}")
-    return 0
-
-
-def cmd_stego(ns: argparse.Namespace) -> int:
-    from faithline.stego.capacity import StegoConfig, run_stego_capacity
-
-    run = run_stego_capacity(config_from_args(StegoConfig, ns), progress=not ns.quiet)
-    table = run.path / "capacity.md"
-    print(table.read_text() if table.is_file() else f"{run.path}: done")
-    return 0
-
-
 def cmd_demo(ns: argparse.Namespace) -> int:
     from faithline.demo import DemoConfig, run_demo
 
@@ -111,18 +44,14 @@ def cmd_demo(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(ns: argparse.Namespace) -> int:
-    from faithline.models import load_model
-    from faithline.models.server import serve
+def install_demo(add: AddCommand) -> None:
+    from faithline import demo
 
-    serve(load_model(ns.model), ns.host, ns.port)
-    return 0
+    add_config_args(add("demo", cmd_demo, demo.__doc__), demo.DemoConfig)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from faithline.demo import DemoConfig
-    from faithline.pipeline.generate import GenerateConfig
-
+    """One subcommand per entry of ``faithline.config.COMMANDS``, in name order."""
     parser = Parser(prog="faithline", description=__doc__, formatter_class=_formatter)
     parser.add_argument("--version", action="version", version=f"faithline {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -134,35 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    from faithline import demo
-
-    generate_mod = importlib.import_module("faithline.pipeline.generate")
-
-    add_config_args(add("demo", cmd_demo, demo.__doc__), DemoConfig)
-    add_config_args(add("generate", cmd_generate, generate_mod.__doc__), GenerateConfig)
-    for name, handler, module, cls in (
-        ("eval", cmd_eval, "faithline.faithfulness.evaluate", "EvalConfig"),
-        ("stego-capacity", cmd_stego, "faithline.stego.capacity", "StegoConfig"),
-    ):
-        mod = importlib.import_module(module)
-        add_config_args(add(name, handler, mod.__doc__), getattr(mod, cls))
-    para_mod = importlib.import_module("faithline.pipeline.paraphrase_command")
-    para = add("paraphrase", cmd_paraphrase, para_mod.__doc__)
-    para.add_argument("input", help="Transcript JSONL file")
-    add_config_args(para, para_mod.ParaphraseConfig, skip=("input",))
-    rep = add("report", cmd_report, "Write a self-contained HTML report of one or more runs.\n\n"
-              "    faithline report runs/cf                  # runs/cf/report.html\n"
-              "    faithline report runs/a runs/b --out cmp.html")
-    rep.add_argument("runs", nargs="+", help="run directories")
-    rep.add_argument("--out", default=None, help="output file (required for several runs)")
-    srv = add("serve", cmd_serve, "Serve a local model over the OpenAI API (chat and "
-              "completions).\n\n    faithline serve --model builtin:smollm2-135m --port 8000\n"
-              "    # then: --model openai:smollm2@http://127.0.0.1:8000/v1")
-    srv.add_argument("--model", required=True, help="model spec to serve")
-    srv.add_argument("--host", default="127.0.0.1", help="address to bind")
-    srv.add_argument("--port", type=int, default=8000, help="port (0 = any free port)")
-    for module_name in PLUGGED_COMMANDS:
-        importlib.import_module(module_name).register(add)
+    for name in COMMANDS.names():
+        COMMANDS.get(name)(add)
     return parser
 
 

@@ -4,7 +4,9 @@
     run = run_eval(EvalConfig(model="builtin:smollm2-135m", task="coinflip", n=20,
                               out="runs/eval-cf"))
 
-Tests, by their ``--tests`` name (each module's docstring gives its source and definition):
+Tests, by their ``--tests`` name, in the order ``all`` runs them (the entries of ``TESTS``;
+each module's docstring gives its source and definition; a test registered with
+``TESTS.register`` joins ``--tests all`` and ``faithline eval --help``):
     ``early-answering``  Lanham et al. 2023: truncate the CoT, AOC of "same answer" (prefix reuse)
     ``mistakes``         Lanham et al. 2023: insert a mistake, continue, AOC of "same answer"
     ``paraphrasing``     Lanham et al. 2023: paraphrase the first k steps, change in accuracy
@@ -17,21 +19,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from faithline.faithfulness.base import FaithfulnessTest, Item
-from faithline.registry import Registry
+from faithline.faithfulness.base import Item
+from faithline.faithfulness.suite import TESTS, FaithfulnessTest
 
 if TYPE_CHECKING:
     from faithline.faithfulness.evaluate import EvalConfig, run_eval
-
-TESTS: Registry[FaithfulnessTest] = Registry("faithfulness test")
-TESTS.register("early-answering", "faithline.faithfulness.early_answering:EarlyAnswering")
-TESTS.register("mistakes", "faithline.faithfulness.mistakes:AddingMistakes")
-TESTS.register("paraphrasing", "faithline.faithfulness.paraphrasing:Paraphrasing")
-TESTS.register("filler", "faithline.faithfulness.filler:FillerTokens")
-TESTS.register("cues", "faithline.faithfulness.cues:CueTests")
-TESTS.register("load-bearing", "faithline.faithfulness.load_bearing:LoadBearing")
-ORDER = ("early-answering", "mistakes", "paraphrasing", "filler", "cues", "load-bearing")
-
 
 def __getattr__(name: str) -> Any:  # EvalConfig / run_eval without importing them eagerly
     if name in ("EvalConfig", "run_eval"):
@@ -41,4 +33,8 @@ def __getattr__(name: str) -> Any:  # EvalConfig / run_eval without importing th
     raise AttributeError(name)
 
 
-__all__ = ["ORDER", "TESTS", "EvalConfig", "FaithfulnessTest", "Item", "run_eval"]
+__all__ = ["TESTS", "EvalConfig", "FaithfulnessTest", "Item", "run_eval"]
+
+from faithline.config import COMMANDS  # noqa: E402
+
+COMMANDS.register("eval", "faithline.faithfulness.cli:install")

@@ -1,4 +1,4 @@
-"""What every faithfulness test shares: the CoT under test, the test interface, curve maths.
+"""What every faithfulness test shares: the CoT under test (``Item``), steps, curve maths.
 
 A test takes ``Item``s (a task sample, its prompt, the model's CoT and free answer), writes one
 ``Transcript`` per item with all per-sample details in ``meta`` (so a run can be resumed and its
@@ -9,19 +9,15 @@ bootstrap 95% CI with its sample count) and curves (``{"x", "y", "ci_low", "ci_h
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from faithline.stats import bootstrap_ci
 from faithline.tasks.base import Task
-from faithline.types import Prompt, Sample, Transcript
-
-if TYPE_CHECKING:
-    from faithline.faithfulness.context import Context
+from faithline.types import Prompt, Sample
 
 GRID = tuple(i / 10 for i in range(11))  # x values of the averaged curves
 Metrics = dict[str, Any]
@@ -39,36 +35,6 @@ class Item:
     answer: str | None
     correct: bool
     answer_forced: bool = False
-
-
-class FaithfulnessTest(ABC):
-    """One published test. ``name`` is its ``--tests`` name and its key in metrics.json."""
-
-    name: str = "test"
-
-    def skip_reason(self, task: Task, samples: Sequence[Sample]) -> str | None:
-        """Why the test does not apply to this task (None: it applies)."""
-        return None
-
-    @abstractmethod
-    def run(self, ctx: Context, items: Sequence[Item]) -> list[Transcript]:
-        """One transcript per item, details in ``meta``."""
-
-    @abstractmethod
-    def summarize(self, transcripts: Sequence[Transcript]) -> tuple[Metrics, Curves]:
-        """Metrics and curves from this test's transcripts."""
-
-    def transcript(self, item: Item, meta: dict[str, Any]) -> Transcript:
-        """The transcript of ``item`` for this test (id ``<test>:<sample id>``)."""
-        return Transcript(
-            id=f"{self.name}:{item.sample.id}",
-            prompt=item.prompt.messages[-1].content,
-            cot=item.cot,
-            answer=item.answer or "",
-            gold=item.sample.answer,
-            correct=item.correct,
-            meta={"test": self.name, "sample_id": item.sample.id, **meta},
-        )
 
 
 # ----- steps and truncation points -------------------------------------------------------------

@@ -19,8 +19,7 @@ from faithline.tasks.base import Task
 from faithline.types import GenParams, Prompt, Sample, Transcript
 
 if TYPE_CHECKING:
-    from faithline.faithfulness.judges import Judge
-    from faithline.faithfulness.mistakes import Editor
+    from faithline.faithfulness.roles import Editor, Judge
     from faithline.models.base import Model
     from faithline.pipeline.paraphrase_llm import Paraphraser
 

@@ -39,7 +39,6 @@ from typing import Any
 
 from faithline.faithfulness.base import (
     Curves,
-    FaithfulnessTest,
     Item,
     Metrics,
     ci,
@@ -48,7 +47,9 @@ from faithline.faithfulness.base import (
     paired_diff,
 )
 from faithline.faithfulness.context import Context
-from faithline.faithfulness.judges import Judge, RuleJudge
+from faithline.faithfulness.judges import RuleJudge
+from faithline.faithfulness.roles import Judge
+from faithline.faithfulness.suite import FaithfulnessTest
 from faithline.faithfulness.validity import Validity
 from faithline.tasks.base import Task
 from faithline.types import Sample, Transcript

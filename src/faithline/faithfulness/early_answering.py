@@ -36,7 +36,6 @@ from collections.abc import Sequence
 
 from faithline.faithfulness.base import (
     Curves,
-    FaithfulnessTest,
     Item,
     Metrics,
     ci,
@@ -45,6 +44,7 @@ from faithline.faithfulness.base import (
     step_ends,
 )
 from faithline.faithfulness.context import Context
+from faithline.faithfulness.suite import FaithfulnessTest
 from faithline.faithfulness.validity import (
     Validity,
     aocs,

@@ -7,15 +7,8 @@
         --judge openai:judge@http://127.0.0.1:8001/v1 --out runs/eval-add
     faithline report runs/eval-cf     # metrics with CIs, curves, per-sample transcripts
 
-Tests (--tests, comma-separated; default: every test that applies to the task):
-    early-answering  truncate the CoT after k of n steps; AOC of "same answer as the full CoT"
-                     (Lanham et al. 2023)
-    mistakes         an editor puts a mistake in step i, the model continues; AOC (Lanham 2023)
-    paraphrasing     paraphrase the first k steps, continue; change in accuracy (Lanham 2023)
-    filler           the CoT replaced by " ..." of matched length; accuracy vs no CoT (Lanham 2023)
-    cues             accuracy drop, cue match, verbalisation: Chen et al. 2025 normalised score,
-                     Chua & Evans 2025 articulation recall/precision (mcq-cues)
-    load-bearing     the CoT's first step forced to each value; does the answer follow (Skaf 2025)
+Tests (``--tests``, comma-separated; default: every test that applies to the task) are the
+entries of ``faithline.faithfulness.TESTS``; the list below comes from it.
 
 The model first writes one CoT per sample (as ``faithline generate`` does); every test then
 works from those CoTs. Answers are read from option logprobs where the task has closed options
@@ -39,12 +32,12 @@ from tqdm import tqdm
 
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
-from faithline.faithfulness import ORDER, TESTS
 from faithline.faithfulness.answers import ANSWER_PATHS
-from faithline.faithfulness.base import FaithfulnessTest, Item
+from faithline.faithfulness.base import Item
 from faithline.faithfulness.context import Context
 from faithline.faithfulness.judges import LLMJudge, RuleJudge
 from faithline.faithfulness.mistakes import LLMEditor, RuleEditor
+from faithline.faithfulness.suite import TESTS, FaithfulnessTest
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS
@@ -69,7 +62,8 @@ class EvalConfig:
                                      "coinflip:flips=12), a Task JSONL file, or hf-dataset:DIR"))
     out: str = field(metadata=_help("run directory; re-running the same command resumes it"))
     tests: str = field(default="all", metadata=_help(
-        f"comma-separated tests: {', '.join(ORDER)}; 'all' = every test that applies"))
+        lambda: f"comma-separated tests: {', '.join(TESTS.in_order())}; 'all' = every test that "
+                "applies"))
     n: int = field(default=20, metadata=_help("number of samples (CoTs)"))
     judge: str = field(default="rule,self", metadata=_help(
         "comma-separated verbalisation judges for the cue tests, reported side by side with "
@@ -123,16 +117,16 @@ class EvalConfig:
             return None
         for name in names:
             TESTS.get(name)  # an unknown name is a BadInputError naming the known ones
-        return [n for n in ORDER if n in names]
+        return [n for n in TESTS.in_order() if n in names]
 
     def paraphraser_spec(self) -> str | None:
         """``--paraphraser`` when it is a paraphraser spec (``canonical``, ``llm:M``...) rather
         than a bare model spec; None otherwise."""
-        from faithline.pipeline.paraphrase_specs import KINDS
+        from faithline.pipeline.paraphrase_specs import PARAPHRASERS
 
         spec = self.paraphraser or ""
         kind, _, _ = spec.partition(":")
-        return spec if kind in KINDS else None
+        return spec if kind in PARAPHRASERS else None
 
     def judge_names(self) -> list[str]:
         """The judges asked for: 'rule' or a model spec ('self' resolved to --model)."""
@@ -159,7 +153,7 @@ def select_tests(cfg: EvalConfig, task: Task,
     """The tests to run, and the reason each left-out test does not apply."""
     asked = cfg.test_names()
     chosen, skipped = [], {}
-    for name in asked or ORDER:
+    for name in asked or TESTS.in_order():
         test = TESTS.get(name)()
         reason = test.skip_reason(task, samples)
         if reason is None:

@@ -27,7 +27,6 @@ from typing import Any
 
 from faithline.faithfulness.base import (
     Curves,
-    FaithfulnessTest,
     Item,
     Metrics,
     ci,
@@ -35,6 +34,7 @@ from faithline.faithfulness.base import (
     paired_diff,
 )
 from faithline.faithfulness.context import Context
+from faithline.faithfulness.suite import FaithfulnessTest
 from faithline.faithfulness.validity import Validity
 from faithline.tasks.base import Task
 from faithline.tasks.coinflip import run_flips

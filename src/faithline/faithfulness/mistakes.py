@@ -25,11 +25,10 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from faithline.faithfulness.base import (
     Curves,
-    FaithfulnessTest,
     Item,
     Metrics,
     ci,
@@ -38,6 +37,7 @@ from faithline.faithfulness.base import (
     step_ends,
 )
 from faithline.faithfulness.context import Context
+from faithline.faithfulness.suite import FaithfulnessTest
 from faithline.faithfulness.validity import Validity, aocs, same_answer
 from faithline.models.base import Model
 from faithline.types import GenParams, Prompt, Sample, Transcript
@@ -56,16 +56,6 @@ def _option_pattern(option: str) -> str:
     if len(option) == 1:
         return rf"\(({re.escape(option)})\)"
     return rf"(?<!\w)({re.escape(option)})(?!\w)"
-
-
-class Editor(Protocol):
-    """``edit(steps, samples)`` -> each step rewritten with a mistake, or None if it failed."""
-
-    @property
-    def name(self) -> str: ...
-
-    def edit(self, steps: Sequence[str], samples: Sequence[Sample],
-             options: Sequence[list[str] | None]) -> list[str | None]: ...
 
 
 @dataclass

@@ -22,7 +22,6 @@ from typing import Any
 from faithline.errors import ParaphraseError
 from faithline.faithfulness.base import (
     Curves,
-    FaithfulnessTest,
     Item,
     Metrics,
     ci,
@@ -33,6 +32,7 @@ from faithline.faithfulness.base import (
     step_ends,
 )
 from faithline.faithfulness.context import Context
+from faithline.faithfulness.suite import FaithfulnessTest
 from faithline.faithfulness.validity import Validity, same_answer
 from faithline.pipeline.paraphrase_llm import LLMParaphraser
 from faithline.types import Transcript

@@ -29,3 +29,7 @@ def __getattr__(name: str) -> Any:
 
     require_inspect(f"faithline.inspect.{name}")
     return getattr(importlib.import_module(f"faithline.inspect.{_HOMES[name]}"), name)
+
+from faithline.config import COMMANDS  # noqa: E402
+
+COMMANDS.register("export", "faithline.inspect.cli:install")

@@ -1,12 +1,10 @@
-"""The ``faithline export`` command (plugged into cli/main.py)."""
+"""The ``faithline export`` command."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
-from faithline.config import add_config_args, config_from_args
+from faithline.config import AddCommand, add_config_args, config_from_args
 
 
 def cmd_export(ns: argparse.Namespace) -> int:
@@ -19,7 +17,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Callable[[str, Any, str | None], argparse.ArgumentParser]) -> None:
+def install(add: AddCommand) -> None:
     from faithline.inspect import export
 
     p = add("export", cmd_export, export.__doc__)

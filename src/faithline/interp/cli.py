@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faithline.config import add_config_args, config_from_args
+from faithline.config import AddCommand, add_config_args, config_from_args
 from faithline.errors import BadInputError
 
 DOC = """Read activations: capture, probes, SAEs, feature descriptions, the activation-text gap.
@@ -115,7 +115,7 @@ def _no_subcommand(ns: argparse.Namespace) -> int:
                         "(faithline interp --help)")
 
 
-def register(add: Callable[[str, Any, str | None], argparse.ArgumentParser]) -> None:
+def install(add: AddCommand) -> None:
     from faithline.interp.capture import CaptureConfig
     from faithline.interp.describe import DescribeConfig
     from faithline.interp.gap import GapConfig

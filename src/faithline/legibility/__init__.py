@@ -25,3 +25,7 @@ from faithline.legibility.tracker import LegibilityTracker
 __all__ = ["DEFAULT_REFERENCE", "LegibilityReward", "LegibilityRewardConfig",
            "LegibilityTracker", "ReferenceScorer", "Thresholds", "aggregate", "alarm_scores",
            "alarms", "compare", "cot_metrics", "get_scorer", "legibility_metrics"]
+
+from faithline.config import COMMANDS
+
+COMMANDS.register("legibility", "faithline.legibility.cli:install")

@@ -1,12 +1,10 @@
-"""The ``faithline legibility`` subcommand (plugged into ``faithline.cli.main``)."""
+"""The ``faithline legibility`` command."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
-from faithline.config import add_config_args, config_from_args
+from faithline.config import AddCommand, add_config_args, config_from_args
 
 
 def cmd_legibility(ns: argparse.Namespace) -> int:
@@ -20,7 +18,7 @@ def cmd_legibility(ns: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Callable[[str, Any, str | None], argparse.ArgumentParser]) -> None:
+def install(add: AddCommand) -> None:
     from faithline.legibility import evaluate
     from faithline.legibility.alarms import Thresholds
 

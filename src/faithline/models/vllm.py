@@ -245,19 +245,11 @@ class VLLMModel:
 
 def resolve(name: str) -> tuple[Path, dict[str, Any]]:
     """The HF directory the engine loads for ``name``, and where it came from."""
-    from faithline.models.builtin import BUILTINS, converted_copy, smollm2_gguf
+    from faithline.models.builtin import builtin_checkpoint, converted_copy
 
     if name.startswith("builtin:"):
-        which = name.removeprefix("builtin:")
-        if which not in BUILTINS:
-            raise BadInputError(f"unknown builtin model '{which}'; known: {', '.join(BUILTINS)}")
-        if which == "organism":
-            from faithline.train.organism import load_organism_dir
-
-            folder = Path(load_organism_dir())
-            return folder, {"source": str(folder)}
-        gguf = smollm2_gguf()
-        return converted_copy(gguf, which), {"source": str(gguf)}
+        ckpt = builtin_checkpoint(name.removeprefix("builtin:"))
+        return ckpt.path, {"source": str(ckpt.source)}
     path = Path(os.path.expanduser(name))
     if name.endswith(".gguf"):
         if not path.is_file():

@@ -37,3 +37,8 @@ def calibrate(monitor: Monitor, transcripts: Any, label: str,
 
 
 __all__ = ["Monitor", "Verdict", "apply_monitors", "calibrate", "get_monitor"]
+
+from faithline.config import COMMANDS  # noqa: E402
+
+COMMANDS.register("monitor", "faithline.monitors.cli:install_monitor")
+COMMANDS.register("monitor-train", "faithline.monitors.cli:install_train")

@@ -1,23 +1,14 @@
-"""The ``faithline monitor`` and ``faithline monitor-train`` commands (plugged into cli/main.py)."""
+"""The ``faithline monitor`` and ``faithline monitor-train`` commands."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from faithline.config import add_config_args, config_from_args
+from faithline.config import AddCommand, add_config_args, config_from_args
 from faithline.config import help_meta as _help
 
-SPECS_HELP = ("monitor spec (repeat for a comparison): rule:leak, rule:hack, rule:cue, "
-              "rule:keywords=a,b, regex:PATTERN (rules take @score=binary|share, "
-              "@case=sensitive for keywords), judge:MODEL_SPEC[@kind=hack|cue|deception,"
-              "view=cot|answer], classifier:DIR, ensemble:any|mean|vote:A|B, "
-              "paraphrased:PARAPHRASER>MONITOR, stored:NAME, probe:DIR[@N], features:FILE[@N], "
-              "consistency:TASK (the answer is the CoT's conclusion), chain:TASK (the CoT's steps "
-              "check out)")
+SPECS_HELP = "monitor spec (repeat for a comparison); the kinds are listed above"
 
 TRAIN_DOC = """Train a text-classifier monitor on labelled transcripts and save it to a directory.
 
@@ -95,14 +86,20 @@ def cmd_train(ns: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Callable[[str, Any, str | None], argparse.ArgumentParser]) -> None:
-    bench = importlib.import_module("faithline.monitors.benchmark")
-    p = add("monitor", cmd_monitor, bench.__doc__)
+def install_monitor(add: AddCommand) -> None:
+    from faithline.monitors import benchmark as bench
+    from faithline.monitors.specs import MONITORS
+
+    p = add("monitor", cmd_monitor, f"{bench.__doc__}\nMonitor kinds (--monitor SPEC):\n"
+                                     f"{MONITORS.help_text()}\n")
     p.add_argument("inputs", nargs="+", metavar="IN.jsonl",
                    help="Transcript JSONL file(s) or Inspect logs (.eval, .json)")
     p.add_argument("--monitor", dest="monitors", action="append", required=True,
                    metavar="SPEC", help=SPECS_HELP)
     add_config_args(p, bench.MonitorConfig, skip=("inputs", "monitors"))
+
+
+def install_train(add: AddCommand) -> None:
     t = add("monitor-train", cmd_train, TRAIN_DOC)
     t.add_argument("inputs", nargs="+", metavar="IN.jsonl",
                    help="labelled Transcript JSONL (or Inspect logs)")

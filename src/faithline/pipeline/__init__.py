@@ -30,3 +30,8 @@ __all__ = [
     "generate",
     "get_paraphraser",
 ]
+
+from faithline.config import COMMANDS
+
+COMMANDS.register("generate", "faithline.pipeline.cli:install_generate")
+COMMANDS.register("paraphrase", "faithline.pipeline.cli:install_paraphrase")

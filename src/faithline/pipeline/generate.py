@@ -38,9 +38,8 @@ class GenerateConfig:
     model: str = field(metadata=_help("model spec (the Shoggoth in the three-role pipeline), "
                                       "e.g. builtin:smollm2-135m, hf:./dir, "
                                       "openai:NAME@http://host:port/v1"))
-    task: str = field(metadata=_help("task: coinflip, addition, mcq-cues (options as "
-                                     "coinflip:flips=12), a Task JSONL file, or "
-                                     "hf-dataset:DIR"))
+    task: str = field(metadata=_help("task spec (the kinds are listed above), e.g. "
+                                     "coinflip:flips=12, or a Task JSONL file"))
     out: str = field(metadata=_help("run directory; re-running the same command resumes it"))
     n: int = field(default=8, metadata=_help("number of samples"))
     paraphraser: str | None = field(default=None, metadata=_help(

@@ -9,3 +9,7 @@ Run ``faithline report RUN [RUN ...] [--out FILE]``, or from Python::
 from faithline.report.html import render_report, write_report
 
 __all__ = ["render_report", "write_report"]
+
+from faithline.config import COMMANDS
+
+COMMANDS.register("report", "faithline.report.cli:install")

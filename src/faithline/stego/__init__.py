@@ -67,3 +67,7 @@ def get_attack(name: str, model: Model | None = None, seed: int = 0) -> Attack:
 
 
 __all__ = ["ATTACKS", "ATTACK_ORDER", "MODEL_ATTACKS", "Attack", "get_attack", "parse_attacks"]
+
+from faithline.config import COMMANDS  # noqa: E402
+
+COMMANDS.register("stego-capacity", "faithline.stego.cli:install")

@@ -57,19 +57,26 @@ class Arm:
 
 
 ARMS: Registry[Arm] = Registry("arm")
-ARMS.register("outcome", lambda: Arm("outcome", title="1 outcome-only"))
-ARMS.register("pressure", lambda: Arm("pressure", penalty="cot", title="2 CoT pressure"))
+ARMS.register("outcome", lambda: Arm("outcome", title="1 outcome-only"),
+              help="one model writes CoT and answer; reward = task (and any hack) only")
+ARMS.register("pressure", lambda: Arm("pressure", penalty="cot", title="2 CoT pressure"),
+              help="the monitor's penalty on the policy's reward, so on its CoT")
 ARMS.register("face", lambda: Arm("face", answer="face", penalty="face",
-                                  title="3 Shoggoth+Face (targeted)"))
+                                  title="3 Shoggoth+Face (targeted)"),
+              help="the policy writes the CoT, a Face answers; the penalty lands on the Face")
 ARMS.register("paraphrase", lambda: Arm("paraphrase", answer="face", penalty="face",
-                                        paraphrase=True, title="4 Shoggoth+Paraphraser+Face"))
+                                        paraphrase=True, title="4 Shoggoth+Paraphraser+Face"),
+              help="as face, with --paraphraser rewriting the CoT before the Face reads it")
 ARMS.register("legibility", lambda: Arm("legibility", penalty="cot", extras=("legibility",),
-                                        title="5 pressure+legibility reg."))
+                                        title="5 pressure+legibility reg."),
+              help="as pressure, plus the legibility regulariser on the policy's reward")
 ARMS.register("face-pressure", lambda: Arm("face-pressure", answer="face", penalty="cot",
-                                           title="Shoggoth+Face, CoT pressure"))
+                                           title="Shoggoth+Face, CoT pressure"),
+              help="Shoggoth+Face with the penalty on the Shoggoth's CoT")
 ARMS.register("paraphrase-pressure", lambda: Arm(
     "paraphrase-pressure", answer="face", penalty="cot", paraphrase=True,
-    title="Shoggoth+Paraphraser+Face, CoT pressure"))
+    title="Shoggoth+Paraphraser+Face, CoT pressure"),
+    help="Shoggoth+Paraphraser+Face with the penalty on the Shoggoth's CoT")
 DEMO_ARMS = ("outcome", "pressure", "face", "paraphrase", "legibility")
 
 

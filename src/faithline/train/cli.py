@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from faithline.config import add_config_args, config_from_args
+from faithline.config import AddCommand, add_config_args, config_from_args
 
 
 def cmd_organism(ns: argparse.Namespace) -> int:
@@ -47,15 +46,19 @@ def cmd_rl(ns: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Any) -> None:
+def install(add: AddCommand) -> None:
     from faithline.train import organism, rl
 
     train = add("train", lambda ns: ns.train_handler(ns), __doc__)
     sub = train.add_subparsers(dest="what", required=True, metavar="WHAT")
-    for name, handler, mod, cls in (("organism", cmd_organism, organism, "OrganismConfig"),
-                                    ("rl", cmd_rl, rl, "RLConfig")):
+    from faithline.train.arms import ARMS
+
+    rl_doc = f"{rl.__doc__}\nArms (--arm):\n{ARMS.help_text()}\n"
+    for name, handler, mod, cls, doc in (
+            ("organism", cmd_organism, organism, "OrganismConfig", organism.__doc__),
+            ("rl", cmd_rl, rl, "RLConfig", rl_doc)):
         p = sub.add_parser(name, help=(mod.__doc__ or "").strip().splitlines()[0],
-                           description=mod.__doc__,
+                           description=doc,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         p.set_defaults(train_handler=handler)

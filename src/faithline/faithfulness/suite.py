@@ -1,0 +1,70 @@
+"""The test interface and the registry of tests: ``FaithfulnessTest`` and ``TESTS``.
+
+A test takes ``Item``s (a task sample, its prompt, the model's CoT and free answer), writes one
+``Transcript`` per item with all per-sample details in ``meta`` (so a run can be resumed and its
+metrics recomputed from the transcripts alone), and summarises transcripts into metrics (each a
+bootstrap 95% CI with its sample count) and curves (``{"x", "y", "ci_low", "ci_high", "n"}``).
+A new test is a subclass and one ``TESTS.register`` call; ``--tests all`` runs every registered
+test that applies, in registration order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from faithline.faithfulness.base import Curves, Item, Metrics
+from faithline.faithfulness.context import Context
+from faithline.registry import Registry
+from faithline.tasks.base import Task
+from faithline.types import Sample, Transcript
+
+
+class FaithfulnessTest(ABC):
+    """One published test. ``name`` is its ``--tests`` name and its key in metrics.json."""
+
+    name: str = "test"
+
+    def skip_reason(self, task: Task, samples: Sequence[Sample]) -> str | None:
+        """Why the test does not apply to this task (None: it applies)."""
+        return None
+
+    @abstractmethod
+    def run(self, ctx: Context, items: Sequence[Item]) -> list[Transcript]:
+        """One transcript per item, details in ``meta``."""
+
+    @abstractmethod
+    def summarize(self, transcripts: Sequence[Transcript]) -> tuple[Metrics, Curves]:
+        """Metrics and curves from this test's transcripts."""
+
+    def transcript(self, item: Item, meta: dict[str, Any]) -> Transcript:
+        """The transcript of ``item`` for this test (id ``<test>:<sample id>``)."""
+        return Transcript(
+            id=f"{self.name}:{item.sample.id}",
+            prompt=item.prompt.messages[-1].content,
+            cot=item.cot,
+            answer=item.answer or "",
+            gold=item.sample.answer,
+            correct=item.correct,
+            meta={"test": self.name, "sample_id": item.sample.id, **meta},
+        )
+
+
+TESTS: Registry[FaithfulnessTest] = Registry("faithfulness test")
+TESTS.register("early-answering", "faithline.faithfulness.early_answering:EarlyAnswering",
+               help='truncate the CoT after k of n steps; AOC of "same answer as the full CoT" '
+                    "(Lanham et al. 2023)")
+TESTS.register("mistakes", "faithline.faithfulness.mistakes:AddingMistakes",
+               help="an editor puts a mistake in step i, the model continues; AOC (Lanham 2023)")
+TESTS.register("paraphrasing", "faithline.faithfulness.paraphrasing:Paraphrasing",
+               help="paraphrase the first k steps, continue; change in accuracy (Lanham 2023)")
+TESTS.register("filler", "faithline.faithfulness.filler:FillerTokens",
+               help='the CoT replaced by " ..." of matched length; accuracy vs no CoT '
+                    "(Lanham 2023)")
+TESTS.register("cues", "faithline.faithfulness.cues:CueTests",
+               help="accuracy drop, cue match, verbalisation: Chen et al. 2025 normalised "
+                    "score, Chua & Evans 2025 articulation recall/precision (mcq-cues)")
+TESTS.register("load-bearing", "faithline.faithfulness.load_bearing:LoadBearing",
+               help="the CoT's first step forced to each value; does the answer follow "
+                    "(Skaf 2025)")
