@@ -41,20 +41,19 @@ QUICK_ORGANISM = OrganismConfig(examples=4096, batch_size=64, layers=2, width=64
 
 
 # Each experiment is a function (DemoConfig, progress) -> the report's path.
+# ``faithline.experiments`` registers the experiments that live in it (``encoded``).
 EXPERIMENTS: Registry[Path] = Registry("experiment")
-EXPERIMENTS.register("hold-the-line", "faithline.demo:run_hold_the_line")
-EXPERIMENTS.register("encoded", "faithline.experiments.encoded:run_encoded")
-EXPERIMENTS.register("faithfulness", "faithline.demo:run_faithfulness")
+EXPERIMENTS.register("hold-the-line", "faithline.demo:run_hold_the_line",
+                     help="five arms against a monitor the hack can evade")
+EXPERIMENTS.register("faithfulness", "faithline.demo:run_faithfulness",
+                     help="the faithfulness tests on organisms whose faithfulness is known")
 
 
 @dataclass(frozen=True)
 class DemoConfig:
     out: str = field(default="runs/demo", metadata={"help": "output directory"})
     experiment: str = field(default="hold-the-line", metadata={
-        "help": "hold-the-line (five arms against a monitor the hack can evade), encoded "
-                "(a process monitor on the state words: encoded reasoning, and what the "
-                "paraphraser does to it) or faithfulness (the faithfulness tests on organisms "
-                "whose faithfulness is known)"})
+        "help": lambda: f"one of {', '.join(EXPERIMENTS.in_order())} (listed above)"})
     seeds: int = field(default=2, metadata={"help": "seeds per arm"})
     steps: int = field(default=120, metadata={"help": "GRPO steps per arm and seed"})
     workers: int = field(default=0, metadata={

@@ -12,15 +12,15 @@ umask), whether it is appended (``append_line``) or replaced atomically (``write
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from faithline.errors import BadInputError
+from faithline.registry import Registry
 from faithline.types import TRANSCRIPT_REQUIRED, Transcript
 
 # No transcript, task or record line is this long; a longer line is the wrong file, not data.
@@ -105,9 +105,21 @@ def read_transcripts(path: str | os.PathLike[str],
     return [_transcript(obj, f"{path}:{n}") for n, obj in iter_jsonl(path, skip_torn_tail)]
 
 
-# Other tools' logs, read by the part that knows them (an optional extra). Named by import path
-# so this floor imports nothing above it; each module has sniff(path) and load(path, ...).
-LOG_READERS = ("faithline.inspect.read",)  # Inspect AI .eval / .json logs
+# Other tools' logs, read by the part that knows them (an optional extra), which registers a
+# function ``reader_for(path)`` -> its loader ``load(path, label_from, label_key)`` if ``path``
+# is in its format, else None. ``faithline.inspect`` registers Inspect AI's .eval / .json logs.
+LogLoader = Callable[[Path, "str | None", "str | None"], "list[Transcript]"]
+LOG_READERS: Registry[LogLoader | None] = Registry("log reader")
+
+
+def _log_loader(p: Path) -> LogLoader | None:
+    if not p.is_file():
+        return None
+    for name in LOG_READERS.in_order():
+        loader = LOG_READERS.get(name)(p)
+        if loader is not None:
+            return loader
+    return None
 
 
 def load_transcripts(path: str | os.PathLike[str], label_from: str | None = None,
@@ -118,12 +130,11 @@ def load_transcripts(path: str | os.PathLike[str], label_from: str | None = None
     A log of another tool (``LOG_READERS``: Inspect AI's ``.eval``/``.json``) is read by its
     reader; ``label_from`` (e.g. ``score:NAME[=VALUE]``) sets ``label[label_key]`` from it."""
     p = Path(path)
-    reader = next((m for m in map(importlib.import_module, LOG_READERS) if p.is_file()
-                   and m.sniff(p)), None)
+    reader = _log_loader(p)
     if reader is None and label_from:
         raise BadInputError(f"{path}: --label-from reads the scores of an Inspect log; this "
                             "is a Transcript JSONL file (its labels are in 'label')")
-    ts = reader.load(p, label_from, label_key) if reader else read_transcripts(path)
+    ts = reader(p, label_from, label_key) if reader else read_transcripts(path)
     if not ts:
         raise BadInputError(f"{path}: no transcripts (empty file)")
     seen: set[str] = set()

@@ -27,9 +27,9 @@ import difflib
 import importlib
 import pkgutil
 import textwrap
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from faithline.errors import BadInputError
 
@@ -63,6 +63,7 @@ class Entry(Generic[T]):
     factory: str | Callable[..., T]
     grammar: str
     help: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Registry(Generic[T]):
@@ -74,12 +75,17 @@ class Registry(Generic[T]):
         self._entries: dict[str, Entry[T]] = {}
 
     def register(self, name: str, factory: str | Callable[..., T], *, grammar: str = "",
-                 help: str = "") -> None:
+                 help: str = "", **meta: Any) -> None:
         """Register ``factory`` (a callable or a ``"module:attr"`` path) under ``name``, with
-        the spec ``grammar`` it parses (default: the name) and one line of ``help``."""
+        the spec ``grammar`` it parses (default: the name), one line of ``help`` and any data
+        the registry's owner reads (``meta``)."""
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is already registered")
-        self._entries[name] = Entry(name, factory, grammar or name, help)
+        self._entries[name] = Entry(name, factory, grammar or name, help, meta)
+
+    def entry(self, name: str) -> Entry[T] | None:
+        """The entry of ``name`` (None if there is none)."""
+        return self._entries.get(name) if name in self else None
 
     def unregister(self, name: str) -> None:
         """Remove ``name`` (for tests that register a part of their own)."""
@@ -133,5 +139,5 @@ class Registry(Generic[T]):
         if isinstance(factory, str):
             module, _, attr = factory.partition(":")
             factory = getattr(importlib.import_module(module), attr)
-            self._entries[name] = Entry(name, factory, entry.grammar, entry.help)
+            self._entries[name] = Entry(name, factory, entry.grammar, entry.help, entry.meta)
         return factory

@@ -47,7 +47,8 @@ def cmd_demo(ns: argparse.Namespace) -> int:
 def install_demo(add: AddCommand) -> None:
     from faithline import demo
 
-    add_config_args(add("demo", cmd_demo, demo.__doc__), demo.DemoConfig)
+    doc = f"{demo.__doc__}\nExperiments (--experiment):\n{demo.EXPERIMENTS.help_text()}\n"
+    add_config_args(add("demo", cmd_demo, doc), demo.DemoConfig)
 
 
 def build_parser() -> argparse.ArgumentParser:

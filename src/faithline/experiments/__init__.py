@@ -7,3 +7,9 @@ same trainer, tasks, monitors and paraphrasers a user runs, plus the analysis th
     faithfulness    faithline/known_answers.py: every faithfulness test on organisms whose
                     faithfulness is known by construction
 """
+
+from faithline.demo import EXPERIMENTS
+
+EXPERIMENTS.register("encoded", "faithline.experiments.encoded:run_encoded",
+                     help="a process monitor on the state words: encoded reasoning, and what "
+                          "the paraphraser does to it")

@@ -25,6 +25,24 @@ from faithline.faithfulness.suite import TESTS, FaithfulnessTest
 if TYPE_CHECKING:
     from faithline.faithfulness.evaluate import EvalConfig, run_eval
 
+TESTS.register("early-answering", "faithline.faithfulness.early_answering:EarlyAnswering",
+               help='truncate the CoT after k of n steps; AOC of "same answer as the full CoT" '
+                    "(Lanham et al. 2023)")
+TESTS.register("mistakes", "faithline.faithfulness.mistakes:AddingMistakes",
+               help="an editor puts a mistake in step i, the model continues; AOC (Lanham 2023)")
+TESTS.register("paraphrasing", "faithline.faithfulness.paraphrasing:Paraphrasing",
+               help="paraphrase the first k steps, continue; change in accuracy (Lanham 2023)")
+TESTS.register("filler", "faithline.faithfulness.filler:FillerTokens",
+               help='the CoT replaced by " ..." of matched length; accuracy vs no CoT '
+                    "(Lanham 2023)")
+TESTS.register("cues", "faithline.faithfulness.cues:CueTests",
+               help="accuracy drop, cue match, verbalisation: Chen et al. 2025 normalised "
+                    "score, Chua & Evans 2025 articulation recall/precision (mcq-cues)")
+TESTS.register("load-bearing", "faithline.faithfulness.load_bearing:LoadBearing",
+               help="the CoT's first step forced to each value; does the answer follow "
+                    "(Skaf 2025)")
+
+
 def __getattr__(name: str) -> Any:  # EvalConfig / run_eval without importing them eagerly
     if name in ("EvalConfig", "run_eval"):
         from faithline.faithfulness import evaluate

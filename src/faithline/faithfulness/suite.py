@@ -4,8 +4,9 @@ A test takes ``Item``s (a task sample, its prompt, the model's CoT and free answ
 ``Transcript`` per item with all per-sample details in ``meta`` (so a run can be resumed and its
 metrics recomputed from the transcripts alone), and summarises transcripts into metrics (each a
 bootstrap 95% CI with its sample count) and curves (``{"x", "y", "ci_low", "ci_high", "n"}``).
-A new test is a subclass and one ``TESTS.register`` call; ``--tests all`` runs every registered
-test that applies, in registration order.
+A new test is a subclass and one ``TESTS.register`` call (the built-in tests register in the
+package ``__init__``); ``--tests all`` runs every registered test that applies, in registration
+order.
 """
 
 from __future__ import annotations
@@ -52,19 +53,3 @@ class FaithfulnessTest(ABC):
 
 
 TESTS: Registry[FaithfulnessTest] = Registry("faithfulness test")
-TESTS.register("early-answering", "faithline.faithfulness.early_answering:EarlyAnswering",
-               help='truncate the CoT after k of n steps; AOC of "same answer as the full CoT" '
-                    "(Lanham et al. 2023)")
-TESTS.register("mistakes", "faithline.faithfulness.mistakes:AddingMistakes",
-               help="an editor puts a mistake in step i, the model continues; AOC (Lanham 2023)")
-TESTS.register("paraphrasing", "faithline.faithfulness.paraphrasing:Paraphrasing",
-               help="paraphrase the first k steps, continue; change in accuracy (Lanham 2023)")
-TESTS.register("filler", "faithline.faithfulness.filler:FillerTokens",
-               help='the CoT replaced by " ..." of matched length; accuracy vs no CoT '
-                    "(Lanham 2023)")
-TESTS.register("cues", "faithline.faithfulness.cues:CueTests",
-               help="accuracy drop, cue match, verbalisation: Chen et al. 2025 normalised "
-                    "score, Chua & Evans 2025 articulation recall/precision (mcq-cues)")
-TESTS.register("load-bearing", "faithline.faithfulness.load_bearing:LoadBearing",
-               help="the CoT's first step forced to each value; does the answer follow "
-                    "(Skaf 2025)")

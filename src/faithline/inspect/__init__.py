@@ -31,5 +31,8 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"faithline.inspect.{_HOMES[name]}"), name)
 
 from faithline.config import COMMANDS  # noqa: E402
+from faithline.io import LOG_READERS  # noqa: E402
 
 COMMANDS.register("export", "faithline.inspect.cli:install")
+LOG_READERS.register("inspect", "faithline.inspect.read:reader_for",
+                     help="Inspect AI logs (.eval, .json)")

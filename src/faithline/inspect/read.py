@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +98,11 @@ def read_log(path: str | Path) -> EvalLog:
         raise BadInputError(f"{path}: Inspect log version {log.version}; faithline reads "
                             f"versions {', '.join(map(str, KNOWN_VERSIONS))}")
     return log
+
+
+def reader_for(path: Path) -> Callable[[Path, str | None, str | None], list[Transcript]] | None:
+    """``load`` if ``path`` is an Inspect log, else None (a reader of ``faithline.io``)."""
+    return load if sniff(path) else None
 
 
 def load(path: str | Path, label_from: str | None = None,

@@ -29,3 +29,7 @@ __all__ = ["DEFAULT_REFERENCE", "LegibilityReward", "LegibilityRewardConfig",
 from faithline.config import COMMANDS
 
 COMMANDS.register("legibility", "faithline.legibility.cli:install")
+from faithline.report.html import REPORT_SECTIONS  # noqa: E402
+
+REPORT_SECTIONS.register("legibility", "faithline.legibility.charts:report_section",
+                         help="the distributions of every metric, per set, with the alarms")

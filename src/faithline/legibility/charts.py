@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from faithline.legibility.alarms import ALARM_METRICS, Thresholds, center, values
+from faithline.legibility.records import records_by_set
 from faithline.report.charts import color, esc, fmt
 from faithline.runs import Run
 
@@ -134,8 +135,6 @@ def distributions_section(sets: Mapping[str, Sequence[Mapping[str, Any]]],
 def report_section(run: Run) -> str:
     """The distributions section of a ``faithline legibility`` run; ``faithline.report`` adds it
     to the run's page (see ``RUN_SECTIONS`` there), so ``faithline report RUN`` keeps it."""
-    from faithline.legibility.evaluate import records_by_set
-
     thresholds = Thresholds(**run.info.get("thresholds", {}))
     sets = dict(sorted(records_by_set(run).items()))
     return distributions_section(sets, run.metrics().get("alarms", []), thresholds)

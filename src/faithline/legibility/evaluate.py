@@ -40,6 +40,7 @@ from faithline.legibility.alarms import (
     compare,
 )
 from faithline.legibility.metrics import DEFAULT_REFERENCE, cot_metrics, get_scorer
+from faithline.legibility.records import records_by_set
 from faithline.legibility.scoring import ReferenceScorer
 from faithline.legibility.text import Vocabulary
 from faithline.models import Model, load_model
@@ -157,15 +158,6 @@ def score_set(run: Run, cfg: LegibilityConfig, models: Scorers, label: str,
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
     """NaN is not JSON: write it as null."""
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
-
-
-def records_by_set(run: Run) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for t in run.transcripts():
-        rec = t.extra.get("legibility")
-        if isinstance(rec, dict):
-            out.setdefault(str(rec.get("set")), []).append(rec)
-    return out
 
 
 def build_metrics(cfg: LegibilityConfig, thresholds: Thresholds,

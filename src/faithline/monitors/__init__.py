@@ -42,3 +42,7 @@ from faithline.config import COMMANDS  # noqa: E402
 
 COMMANDS.register("monitor", "faithline.monitors.cli:install_monitor")
 COMMANDS.register("monitor-train", "faithline.monitors.cli:install_train")
+from faithline.report.html import REPORT_SECTIONS  # noqa: E402
+
+REPORT_SECTIONS.register("monitor", "faithline.monitors.report:report_section",
+                         help="the monitor table and ROC curves", shows=("monitors.",))

@@ -25,6 +25,7 @@ from typing import Any
 from faithline import invisible
 from faithline.errors import BadInputError
 from faithline.io import write_text_atomic
+from faithline.registry import Registry
 from faithline.report.charts import bar_charts as _bar_charts
 from faithline.report.charts import ci_text as _ci_text
 from faithline.report.charts import color as _color
@@ -173,26 +174,24 @@ def _write_atomic(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
-# Sections the command that made a run adds to its page: command -> "module:function", with
-# function(run) -> HTML. Imported only when such a run is rendered.
-RUN_SECTIONS: dict[str, str] = {
-    "legibility": "faithline.legibility.charts:report_section",
-    "monitor": "faithline.monitors.report:report_section",
-}
-# Metrics a command's section already charts: the generic metrics section leaves them out.
-SECTION_SHOWS: dict[str, tuple[str, ...]] = {"monitor": ("monitors.",)}
+# Sections the command that made a run adds to its page: command name -> function(run) -> HTML,
+# registered by the part that owns the command (its package ``__init__``), with ``shows``: the
+# metric prefixes the section already charts, which the generic metrics section leaves out.
+REPORT_SECTIONS: Registry[str] = Registry("report section")
 
 
 def _run_sections(runs: Sequence[Run]) -> str:
-    import importlib
-
     parts = []
     for run in runs:
-        target = RUN_SECTIONS.get(str(run.info.get("command")))
-        if target:
-            module, _, function = target.partition(":")
-            parts.append(getattr(importlib.import_module(module), function)(run))
+        command = str(run.info.get("command"))
+        if command in REPORT_SECTIONS:
+            parts.append(REPORT_SECTIONS.get(command)(run))
     return "".join(parts)
+
+
+def _section_shows(run: Run) -> tuple[str, ...]:
+    entry = REPORT_SECTIONS.entry(str(run.info.get("command")))
+    return tuple(entry.meta.get("shows", ())) if entry else ()
 
 
 def render_report(runs: Sequence[Run], preface: str | None = None) -> str:
@@ -398,7 +397,7 @@ def _metrics_section(runs: Sequence[Run]) -> str:
     all_metrics = [r.metrics() for r in runs]
     splits = [_split_metrics(m) for m in all_metrics]
     for run, s in zip(runs, splits, strict=True):
-        shown = SECTION_SHOWS.get(str(run.info.get("command")), ())
+        shown = _section_shows(run)
         s["ci"] = {k: v for k, v in s["ci"].items() if not k.startswith(shown)}
     parts = ['<h2 id="metrics">Metrics</h2>']
     for run, s in zip(runs, splits, strict=True):
