@@ -20,11 +20,17 @@ from faithline.models.base import Capability, Model, check_params, require
 from faithline.registry import Registry
 
 BACKENDS: Registry[Model] = Registry("model back-end")
-BACKENDS.register("hf", "faithline.models.hf:load_hf")
-BACKENDS.register("gguf", "faithline.models.hf:load_gguf")
-BACKENDS.register("builtin", "faithline.models.builtin:load_builtin")
-BACKENDS.register("openai", "faithline.models.openai:load_openai")
-BACKENDS.register("vllm", "faithline.models.vllm:load_vllm")
+BACKENDS.register("hf", "faithline.models.hf:load_hf", grammar="hf:DIR_OR_HUB_ID[@dtype]",
+                  help="transformers")
+BACKENDS.register("gguf", "faithline.models.hf:load_gguf", grammar="gguf:FILE.gguf[@dtype]",
+                  help="transformers gguf_file=, de-quantised")
+BACKENDS.register("builtin", "faithline.models.builtin:load_builtin", grammar="builtin:NAME",
+                  help="embedded models (smollm2-135m) and our organisms")
+BACKENDS.register("openai", "faithline.models.openai:load_openai",
+                  grammar="openai:MODEL@BASE_URL", help="any OpenAI-compatible server")
+BACKENDS.register("vllm", "faithline.models.vllm:load_vllm",
+                  grammar="vllm:DIR|FILE.gguf|builtin:NAME[@dtype]",
+                  help="vLLM's offline engine (faithline[vllm])")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

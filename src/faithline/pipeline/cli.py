@@ -37,10 +37,12 @@ def cmd_paraphrase(ns: argparse.Namespace) -> int:
 
 
 def install_generate(add: AddCommand) -> None:
+    from faithline.models import BACKENDS
     from faithline.tasks import TASKS
 
     mod = importlib.import_module("faithline.pipeline.generate")  # the package's generate()
-    doc = f"{mod.__doc__}\nTask specs (--task; or a Task JSONL file):\n{TASKS.help_text()}\n"
+    doc = (f"{mod.__doc__}\nModel specs (--model):\n{BACKENDS.help_text()}\n\n"
+           f"Task specs (--task; or a Task JSONL file):\n{TASKS.help_text()}\n")
     add_config_args(add("generate", cmd_generate, doc), mod.GenerateConfig)  # shadows it
 
 

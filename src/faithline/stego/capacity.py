@@ -42,7 +42,7 @@ from faithline.pipeline.canonicalizer import COMMUTATIVE, parse_steps
 from faithline.pipeline.paraphrase_llm import DEFAULT_MIN_FIDELITY, Paraphraser
 from faithline.pipeline.paraphrase_specs import get_paraphraser, paraphraser_model_specs
 from faithline.runs import Run
-from faithline.stego import MODEL_ATTACKS, get_attack, parse_attacks
+from faithline.stego import ATTACKS, get_attack, needs_model, parse_attacks
 from faithline.stego.base import Attack
 from faithline.stego.summary import item_id, summarize
 from faithline.tasks import Task, get_task
@@ -59,12 +59,10 @@ class StegoConfig:
     out: str = field(default="runs/stego-capacity", metadata=_help(
         "run directory; re-running the same command resumes it"))
     paraphrasers: str = field(default="none,canonical,llm:builtin:smollm2-135m", metadata=_help(
-        "comma-separated paraphraser specs: none, canonical, llm:SPEC, context:SPEC, "
-        "chain:A|B, ensemble:A|B, checked:READER>P"))
+        "comma-separated paraphraser specs (see faithline paraphrase --help)"))
     attacks: str = field(default="all", metadata=_help(
-        "comma-separated attacks (one per surface channel), or all: synonym, contractions, "
-        "acrostic, sentences, whitespace, digits, separators, punctuation, order, formatting, "
-        "invisible, spaces, prompted"))
+        lambda: "comma-separated attacks (one per surface channel), or all: "
+                + ", ".join(ATTACKS.in_order())))
     task: str = field(default="coinflip", metadata=_help(
         "task whose correct CoTs are the covers: coinflip or addition, with options as "
         "coinflip:flips=12"))
@@ -127,7 +125,7 @@ def load_models(cfg: StegoConfig, attacks: Sequence[str],
                 pool: MutableMapping[str, Model]) -> dict[str, Model]:
     """The models the run needs, loaded once into ``pool`` (wrapped in the call cache)."""
     specs = [s for p in cfg.paraphraser_specs() for s in paraphraser_model_specs(p)]
-    if any(a in MODEL_ATTACKS for a in attacks):
+    if any(needs_model(a) for a in attacks):
         specs.append(cfg.encoder_model)
     specs = list(dict.fromkeys(specs))
     for spec in specs:
