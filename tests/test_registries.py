@@ -124,3 +124,31 @@ def test_registries_refuse_duplicates_and_find_parts_of_higher_floors() -> None:
     from faithline.models.builtin import BUILTINS
 
     assert {"smollm2-135m", "organism", "organism-faithful"} <= set(BUILTINS.names())
+
+
+def test_an_installed_package_adds_parts_through_an_entry_point(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A distribution on sys.path whose ``faithline.parts`` entry point names a module: that
+    module's registrations are there after ``load_parts`` (read by importlib.metadata)."""
+    import faithline.registry as registry
+    from faithline.monitors import get_monitor
+
+    (tmp_path / "my_parts.py").write_text(
+        "from faithline.monitors.specs import MONITORS, get_monitor\n"
+        "MONITORS.register('plugin-words', lambda rest, ctx: get_monitor('rule:keywords=' + rest),"
+        " help='from an installed package')\n")
+    info = tmp_path / "my_parts-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-parts\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[faithline.parts]\nmine = my_parts\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_parts_loaded", False)
+    try:
+        load_parts()
+        entry = MONITORS.entry("plugin-words")
+        assert entry is not None and entry.help == "from an installed package"
+        t = Transcript(id="a", prompt="p", cot="so I use leak", answer="x")
+        assert get_monitor("plugin-words:leak")([t])[0].flag
+    finally:
+        if "plugin-words" in MONITORS:
+            MONITORS.unregister("plugin-words")
