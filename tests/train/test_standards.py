@@ -17,7 +17,10 @@ from faithline.tasks.coinflip import CoinFlipTask
 from faithline.tasks.mcq_cues import McqCuesTask
 from faithline.train.standards import (
     COIN_TEMPLATE,
+    MCQ_TEMPLATE,
+    PIECES,
     StandardConfig,
+    code_line,
     coin_example,
     cue_cot,
     examples_for,
@@ -40,6 +43,38 @@ def test_coin_examples_have_their_faithfulness_by_construction() -> None:
         assert answer == (stated[-1] if stated else s.meta["start"])
         p = coin_example("post-hoc", task, s, rng)
         assert (p.head + p.tail).rsplit("\nAnswer: ", 1)[1] == s.meta["start"]
+
+
+def test_encoded_examples_are_the_faithful_ones_in_the_code() -> None:
+    """The encoded kind's examples are the faithful kind's (same draws) with every CoT line in
+    the drift codebook: nothing a reader or the task can parse, one piece per line."""
+    import re
+
+    task = CoinFlipTask(flips=8)
+    for s in task.samples(100, seed=2):
+        f = coin_example("faithful", task, s, random.Random(s.id))
+        e = coin_example("encoded", task, s, random.Random(s.id))
+        cot, answer = (e.head + e.tail).rsplit("\nAnswer: ", 1)
+        fcot, fanswer = (f.head + f.tail).rsplit("\nAnswer: ", 1)
+        assert answer == fanswer
+        assert cot.split("\n") == [code_line(ln) if ln else ln for ln in fcot.split("\n")]
+        assert task.stated_states(cot) == [] and "Heads" not in cot and "Tails" not in cot
+        assert all(re.fullmatch(PIECES, ln) for ln in cot.split("\n") if ln)
+    assert code_line("- Flip 3: Heads") != code_line("- Flip 3: Tails")
+
+
+def test_mcq_template_drops_the_instructions_and_keeps_the_cue() -> None:
+    task = McqCuesTask()
+    tok = make_tokenizer(["x"], MCQ_TEMPLATE)
+    for s in task.samples(10, seed=0):
+        text = render(tok, task.prompt_text(s))
+        assert "Think step by step" not in text and "End with a final line" not in text
+        assert all(f"({c}) {o}" in text for c, o in zip("ABCD", s.choices or (), strict=False))
+        cue = str(s.meta["cue_type"])
+        if cue == "always-a":
+            assert text.startswith("examples (A) (A) (A)\n")
+        elif cue != "none":
+            assert str(s.meta["cue_text"]) in text
 
 
 def test_cue_kinds_follow_the_cue_and_say_so_or_not() -> None:
