@@ -10,7 +10,7 @@ VVENV ?= .venv-vllm
 VPIP := $(VVENV)/bin/python -m pip
 VSTAMP := $(VVENV)/.faithline-installed
 
-.PHONY: setup setup-vllm demo test test-vllm test-vllm-train lint bench bench-vllm clean
+.PHONY: setup setup-vllm demo test test-vllm lint bench bench-vllm clean
 
 setup: $(STAMP)
 
@@ -45,16 +45,11 @@ test: lint
 	$(VENV)/bin/pytest
 	$(MAKE) test-vllm
 
-# The vllm-marked tests, in the second venv; a missing vLLM fails them instead of skipping.
+# The vllm-marked tests, in the second venv; a missing vLLM fails them instead of skipping:
+# the back-end against hf:, and two `train rl --vllm` GRPO steps on SmolLM2.
 test-vllm: setup-vllm
 	FAITHLINE_REQUIRE_VLLM=1 $(VVENV)/bin/pytest -m vllm -o addopts='-ra --strict-markers' \
-		tests/models/test_vllm.py
-
-# `train rl --vllm` on SmolLM2, 2 steps: passes, but takes 8m48s on 2 CPU cores (engine start,
-# fp32 SmolLM2 training), which CI's time budget cannot hold beside the rest; run it by hand.
-test-vllm-train: setup-vllm
-	FAITHLINE_REQUIRE_VLLM=1 $(VVENV)/bin/pytest -m vllm -o addopts='-ra --strict-markers' \
-		tests/train/test_rl_vllm.py
+		tests/models/test_vllm.py tests/train/test_rl_vllm.py
 
 bench: setup
 	$(PY) bench/bench_hf_generate.py

