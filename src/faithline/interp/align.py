@@ -25,6 +25,7 @@ import numpy as np
 
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
+from faithline.models.base import LocalModel
 from faithline.types import Prompt, Transcript
 
 SEGMENTS = ("prompt", "cot", "cue", "answer")
@@ -91,10 +92,10 @@ def step_spans(cot: str, mode: str = "auto") -> list[tuple[int, int]]:
     return spans(_WORD)
 
 
-def parts_of(model: Any, t: Transcript, layout: Layout) -> list[tuple[int, str]]:
+def parts_of(model: LocalModel, t: Transcript, layout: Layout) -> list[tuple[int, str]]:
     """The text fed to the model, as (segment, text) parts in order."""
-    template = getattr(getattr(model, "tokenizer", None), "chat_template", None)
-    if layout.chat and template and hasattr(model, "render"):
+    template = getattr(model.tokenizer, "chat_template", None)
+    if layout.chat and template:
         prefix = str(model.render(Prompt.user(t.prompt)))
     else:
         prefix = t.prompt + "\n"
@@ -156,7 +157,7 @@ def align(tokenizer: Any, parts: Sequence[tuple[int, str]], steps: str = "auto")
     return Aligned(ids=ids, tokens=tokens, segment=segment, step=step)
 
 
-def align_transcript(model: Any, t: Transcript, layout: Layout) -> Aligned:
+def align_transcript(model: LocalModel, t: Transcript, layout: Layout) -> Aligned:
     """``align`` for a transcript fed to ``model`` (an ``HFModel``) with ``layout``."""
     aligned = align(model.tokenizer, parts_of(model, t, layout), layout.steps)
     if not aligned.ids:

@@ -41,6 +41,7 @@ from faithline.interp.align import SEGMENTS
 from faithline.interp.splits import paired_ci
 from faithline.interp.store import ActivationStore, Record
 from faithline.io import write_json_atomic
+from faithline.models.base import local_or_none
 from faithline.types import GenParams, Prompt
 
 SCHEMA = "faithline.descriptions/1"
@@ -240,10 +241,11 @@ class Scorer:
     """Detection and simulation with a local model, straight from its next-token logits."""
 
     def __init__(self, model: Any, batch_size: int = 8) -> None:
-        if not (hasattr(model, "model") and hasattr(model, "tokenizer")):
+        local = local_or_none(model)
+        if local is None:
             raise BadInputError(f"scorer '{model.spec}' must be a local model (hf:, gguf:, "
                                 "builtin:) to read its next-token distributions")
-        self.hf = model
+        self.hf = local
         self.batch_size = batch_size
         self.yes = self._single_ids(("Yes", " Yes"))
         self.no = self._single_ids(("No", " No"))

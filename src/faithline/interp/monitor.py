@@ -26,6 +26,7 @@ from faithline.errors import BadInputError, FaithlineError
 from faithline.interp.align import Layout, align_transcript, position_index
 from faithline.interp.probes import Probe, load_probes
 from faithline.interp.store import ActivationStore, Record
+from faithline.models.base import local_model
 from faithline.monitors.base import Verdict
 from faithline.types import Transcript
 
@@ -100,7 +101,7 @@ class _ActivationReader:
             if not spec:
                 raise BadInputError("the store does not name its model; pass one")
             model = load_model(spec)
-        self.model = model
+        self.model = local_model(model, purpose="activation monitor")
         self.layout = Layout(**store_info.get("layout", {}))
 
     def rows(self, transcripts: Sequence[Transcript], path: str

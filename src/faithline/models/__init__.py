@@ -16,7 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from faithline.errors import BadInputError
-from faithline.models.base import Capability, Model, check_params, require
+from faithline.models.base import (
+    Capability,
+    LocalModel,
+    Model,
+    check_params,
+    local_model,
+    local_or_none,
+    require,
+    tokenizer_of,
+)
 from faithline.registry import Registry
 
 BACKENDS: Registry[Model] = Registry("model back-end")
@@ -53,8 +62,8 @@ def load_model(spec: str) -> Model:
     return factory(rest, spec=spec)
 
 
-__all__ = ["BACKENDS", "Capability", "Model", "check_params", "load_model", "parse_spec",
-           "require"]
+__all__ = ["BACKENDS", "Capability", "LocalModel", "Model", "check_params", "load_model",
+           "local_model", "local_or_none", "parse_spec", "require", "tokenizer_of"]
 
 from faithline.config import COMMANDS  # noqa: E402
 
