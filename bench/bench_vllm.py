@@ -25,6 +25,7 @@ Needs the vllm extra (``make setup-vllm`` builds ``.venv-vllm``). Writes ``vllm_
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -137,6 +138,82 @@ def bench_early(hf: Any, vl: Any, args: argparse.Namespace) -> dict[str, Any]:
             "aoc_hf": hf_m["aoc"], "aoc_vllm": vl_m["aoc"]}
 
 
+def bench_face_engines(args: argparse.Namespace) -> dict[str, Any]:
+    """The Face arms under ``train rl --vllm``: swap the Face's weights into the policy's
+    engine for its answers and load the policy's back (what the trainer does), against a
+    second engine for the Face (started once; the Face's updated weights loaded every step).
+    Both engines in this process, as TRL's colocated one; a step's Face call is ``--batch``
+    answers of 8 tokens after a coin-flip prompt. The Face's weights are the policy's plus
+    noise, so every load moves real numbers."""
+    import os
+
+    import psutil
+    import torch
+
+    from faithline.models.vllm import VLLMModel, resolve, start_engine
+
+    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"  # in process: weights load into it
+    policy = load_model(args.model if ":" in args.model else f"hf:{args.model}")
+    face = copy.deepcopy(policy.model)
+    with torch.no_grad():
+        for p in face.parameters():
+            p.add_(torch.randn_like(p) * 1e-3)
+    folder, _ = resolve(args.model)
+    task = CoinFlipTask()
+    texts = [policy.render(Prompt.user(task.prompt_text(s), prefill="Answer:"))
+             for s in task.samples(int(str(args.batch).split(",")[0]), seed=2)]
+    params = GenParams(max_new_tokens=8, temperature=1.0, seed=1)
+    def room() -> float:  # an in-process CPU engine's share counts the whole process: 2.5 GiB
+        return min(0.9, (psutil.Process().memory_info().rss + 2.5 * 2**30) /
+                   psutil.virtual_memory().total)
+
+    rss = psutil.Process().memory_info().rss
+    t0 = time.perf_counter()
+    first = VLLMModel(start_engine(folder, args.dtype or None, gpu_memory_utilization=room()),
+                      "vllm:policy", {})
+    start1 = time.perf_counter() - t0
+    mem1 = psutil.Process().memory_info().rss - rss
+    swap: list[dict[str, float]] = []
+    for _ in range(args.face_steps):
+        t = [time.perf_counter()]
+        first.load_weights(list(face.named_parameters()))
+        t.append(time.perf_counter())
+        first.generate_texts(texts, params)
+        t.append(time.perf_counter())
+        first.load_weights(list(policy.model.named_parameters()))
+        t.append(time.perf_counter())
+        swap.append({"load_face_s": t[1] - t[0], "generate_s": t[2] - t[1],
+                     "load_policy_back_s": t[3] - t[2], "step_s": t[3] - t[0]})
+    rss = psutil.Process().memory_info().rss
+    t0 = time.perf_counter()
+    second = VLLMModel(start_engine(folder, args.dtype or None, gpu_memory_utilization=room()),
+                       "vllm:face", {})
+    start2 = time.perf_counter() - t0
+    mem2 = psutil.Process().memory_info().rss - rss
+    two: list[dict[str, float]] = []
+    for _ in range(args.face_steps):
+        t = [time.perf_counter()]
+        second.load_weights(list(face.named_parameters()))
+        t.append(time.perf_counter())
+        second.generate_texts(texts, params)
+        t.append(time.perf_counter())
+        two.append({"load_face_s": t[1] - t[0], "generate_s": t[2] - t[1],
+                    "step_s": t[2] - t[0]})
+
+    def median(rows: list[dict[str, float]]) -> dict[str, float]:
+        return {k: round(statistics.median(r[k] for r in rows), 3) for k in rows[0]}
+
+    one, other = median(swap), median(two)
+    extra = one["step_s"] - other["step_s"]
+    return {"face_answers": len(texts), "steps": args.face_steps,
+            "one_engine_swap": {**one, "engine_start_s": round(start1, 1),
+                                "engine_rss_mb": round(mem1 / 2**20)},
+            "second_engine": {**other, "engine_start_s": round(start2, 1),
+                              "engine_rss_mb": round(mem2 / 2**20)},
+            "swap_extra_per_step_s": round(extra, 3),
+            "break_even_steps": round(start2 / extra, 1) if extra > 0 else None}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -152,7 +229,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip", default="", help="generation or early (skip that part)")
     ap.add_argument("--out", default="bench/results")
+    ap.add_argument("--face-steps", type=int, default=0,
+                    help="only the Face-engine comparison, over N steps (one engine with "
+                         "swapped weights vs a second engine); writes vllm_face_<dtype>.json")
     args = ap.parse_args()
+    if args.face_steps:
+        face = bench_face_engines(args)
+        print(json.dumps(face, indent=2))
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / f"vllm_face_{args.dtype or 'default'}.json").write_text(
+            json.dumps(face, indent=2) + "\n")
+        return
 
     import torch
     import vllm

@@ -11,6 +11,13 @@ every answer is one token (the organism: ``H`` / ``T``), from the last position'
 one forward pass. The update then re-scores, with gradients, only the answers whose advantage is
 not zero: a group whose rewards are all equal contributes exactly nothing to the policy gradient,
 so skipping it changes no number and, once the Face has converged, saves most of the backward.
+
+Under ``accelerate launch`` (``configs/ddp.yaml``) every process holds its own Face, outside
+accelerate's wrapping; when ``torch.distributed`` is initialised the update averages the Face's
+gradients across processes (every process steps, one whose answers all had zero advantage with
+zero gradients, unless no process has an answer to learn from), and the first update starts
+every copy from process 0's weights, so the copies stay one Face, updated on the whole step's
+answers, as DDP would.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ class FaceLearner:
         self.max_new_tokens, self.seed = max_new_tokens, seed
         self._inputs: list[str] = []
         self._ids: list[list[int]] = []
+        self._synced = False  # the copies start from process 0's weights (several processes)
 
     def sample(self, texts: Sequence[str], step: int = 0) -> list[str]:
         """One answer per rendered Face input (prompt + CoT + answer cue), seeded by the run's
@@ -76,9 +84,13 @@ class FaceLearner:
         rows = list(range(len(self._inputs))) if rows is None else list(rows)
         adv = adv[rows]
         keep = [j for j, ids in enumerate(self._ids) if ids and adv[j] != 0]
+        if world_size() > 1 and not any_process(bool(keep)):
+            return  # no process has an answer to learn from: no step anywhere, as in one
         if keep:  # the mean over all answers, as GRPO's loss: the skipped ones add zero
             logp = self._scores(keep)
             self._step(-(adv[keep].to(logp.device) * logp).sum() / max(1, len(self._ids)))
+        elif world_size() > 1:  # every process takes part in the gradient average
+            self._step(None)
 
     def _scores(self, keep: list[int]) -> Any:
         """Mean log-probability of each kept answer's tokens after its input (with grad)."""
@@ -100,10 +112,51 @@ class FaceLearner:
         return (logp.squeeze(-1) * tmask).sum(1) / tmask.sum(1).clamp(min=1)
 
     def _step(self, loss: Any) -> None:
+        """One optimiser step on ``loss`` (None: no answer to learn from here), its gradients
+        averaged across processes when there are several."""
         import torch
 
         self.opt.zero_grad()
-        loss.backward()
+        if loss is not None:
+            loss.backward()
+        if world_size() > 1:
+            average_gradients(self.model, first=not self._synced)
+            self._synced = True
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.opt.step()
         self.model.eval()
+
+
+def world_size() -> int:
+    """The number of training processes (1 unless ``torch.distributed`` is initialised)."""
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def any_process(flag: bool) -> bool:
+    """Whether ``flag`` holds on any process."""
+    import torch
+    import torch.distributed as dist
+
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+def average_gradients(model: Any, first: bool = False) -> None:
+    """Average ``model``'s gradients over all processes (a missing one counts as zero); with
+    ``first``, copy process 0's parameters to every process first."""
+    import torch
+    import torch.distributed as dist
+
+    n = dist.get_world_size()
+    for p in model.parameters():
+        if first:
+            dist.broadcast(p.data, src=0)
+        if not p.requires_grad:
+            continue
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+        p.grad.div_(n)
