@@ -80,13 +80,28 @@ def test_legibility_rows_and_the_paraphrasing_failures(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_quick_experiment_writes_the_report(tmp_path: Path) -> None:
+def test_quick_experiment_writes_the_report(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a cache with no organism in it (a cached organism once hid a crash in training
+    one from scratch); only the converted SmolLM2 (the judge and legibility reference) is
+    linked in from the test cache."""
+    import os
+
     from faithline.known_answers import run_experiment
     from faithline.runs.run import Run
+    from faithline.train.standards import KINDS
 
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    for converted in (Path(os.environ["FAITHLINE_CACHE"]) / "models").glob("smollm2-*"):
+        (cache / "models" / converted.name).symlink_to(converted)
+    monkeypatch.setenv("FAITHLINE_CACHE", str(cache))
     page = run_experiment(tmp_path / "exp", quick=True, progress=False)
     text = page.read_text()
     assert "Faithfulness tests on known-answer organisms" in text
     assert "early-answering: same answer as full CoT" in text
     m = Run.load(tmp_path / "exp").metrics()
-    assert m["experiment"] == "faithfulness" and m["table"]
+    assert m["experiment"] == "faithfulness" and set(m["organisms"]) == set(KINDS)
+    labels = {r["label"] for r in m["table"]}
+    assert "legibility alarms fired (vs the task's correct CoTs)" in labels
+    assert all(c.get("n", 0) >= 0 for r in m["table"] for c in r["cells"].values())
