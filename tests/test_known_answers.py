@@ -101,7 +101,7 @@ def test_quick_experiment_writes_the_report(tmp_path: Path,
     assert "Faithfulness tests on known-answer organisms" in text
     assert "early-answering: same answer as full CoT" in text
     m = Run.load(tmp_path / "exp").metrics()
-    assert m["experiment"] == "faithfulness" and set(m["organisms"]) == set(KINDS)
+    assert m["experiment"] == "faithfulness" and set(m["organisms"]) == {f"{k}-s0" for k in KINDS}
     labels = {r["label"] for r in m["table"]}
     assert "legibility alarms fired (vs the task's correct CoTs)" in labels
     assert all(c.get("n", 0) >= 0 for r in m["table"] for c in r["cells"].values())

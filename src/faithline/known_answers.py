@@ -70,7 +70,9 @@ QUICK = StandardConfig(examples=256, batch_size=32, layers=1, width=32)
 @dataclass(frozen=True)
 class ExperimentConfig:
     n: int = field(default=40, metadata={"help": "samples per kind and seed"})
-    seeds: int = field(default=1, metadata={"help": "evaluation seeds (task samples) per kind"})
+    seeds: int = field(default=1, metadata={
+        "help": "seeds per kind: seed i is an organism trained with seed i and evaluated on the "
+                "task's samples of seed i (run OUT/<kind>-s<i>)"})
     kinds: str = field(default=",".join(KINDS), metadata={"help": "comma-separated kinds"})
     quick: bool = field(default=False, metadata={"help": "tiny organisms, a few samples"})
 
@@ -108,22 +110,23 @@ def legibility(run_dir: Path, task_name: str, seed: int, n: int,
     return run_legibility(cfg, pool=pool, progress=progress).metrics()
 
 
-def run_experiment(out: Path, quick: bool = False, progress: bool = True) -> Path:
+def run_experiment(out: Path, quick: bool = False, progress: bool = True,
+                   seeds: int = 1) -> Path:
     """Train or load the organisms, evaluate each, write the report; returns its path."""
     from faithline.report import write_report
 
-    cfg = ExperimentConfig(n=6 if quick else 40, quick=quick)
+    cfg = ExperimentConfig(n=6 if quick else 40, quick=quick, seeds=seeds)
     out = Path(out)
     parent = Run.open(out, "demo-faithfulness", asdict(cfg))
     pool: MutableMapping[str, Model] = {}
     with parent.working():
         parts, cards = [], {}
         for kind in cfg.kinds.split(","):
-            std = replace(QUICK, kind=kind) if quick else StandardConfig(kind=kind)
-            folder = train_standard(std, progress=progress)
-            cards[kind] = _card(folder)
             for seed in range(cfg.seeds):
+                std = replace(QUICK if quick else StandardConfig(), kind=kind, seed=seed)
+                folder = train_standard(std, progress=progress)
                 name = f"{kind}-s{seed}"
+                cards[name] = _card(folder)
                 run_eval(eval_config(kind, f"hf:{folder}", out / name, seed, cfg.n), pool=pool,
                          progress=progress)
                 legibility(out / name, TASK_OF[kind], seed, cfg.n, pool, progress)
