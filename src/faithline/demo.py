@@ -54,7 +54,8 @@ class DemoConfig:
     out: str = field(default="runs/demo", metadata={"help": "output directory"})
     experiment: str = field(default="hold-the-line", metadata={
         "help": lambda: f"one of {', '.join(EXPERIMENTS.in_order())} (listed above)"})
-    seeds: int = field(default=2, metadata={"help": "seeds per arm"})
+    seeds: int = field(default=2, metadata={
+        "help": "seeds per arm (faithfulness: organisms per kind, one seed each)"})
     steps: int = field(default=120, metadata={"help": "GRPO steps per arm and seed"})
     workers: int = field(default=0, metadata={
         "help": "runs trained at once, one CPU thread each (0 = one per core, at most 4)"})
@@ -86,7 +87,8 @@ def run_faithfulness(cfg: DemoConfig, progress: bool = True) -> Path:
     """The faithfulness tests on the known-answer organisms (faithline/known_answers.py)."""
     from faithline.known_answers import run_experiment
 
-    return run_experiment(Path(cfg.out), quick=cfg.quick, progress=progress)
+    return run_experiment(Path(cfg.out), quick=cfg.quick, progress=progress,
+                          seeds=1 if cfg.quick else cfg.seeds)
 
 
 def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
