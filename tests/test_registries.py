@@ -140,11 +140,13 @@ def test_an_installed_package_adds_parts_through_an_entry_point(
     info = tmp_path / "my_parts-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-parts\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[faithline.parts]\nmine = my_parts\n")
+    (info / "entry_points.txt").write_text(
+        "[faithline.parts]\nmine = my_parts\nbroken = my_missing_parts\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "_parts_loaded", False)
+    monkeypatch.setattr(registry, "_done", False)
     try:
-        load_parts()
+        with pytest.warns(UserWarning, match="'broken' .* failed to import"):
+            load_parts()  # a broken plugin is a warning; the others' parts are there
         entry = MONITORS.entry("plugin-words")
         assert entry is not None and entry.help == "from an installed package"
         t = Transcript(id="a", prompt="p", cot="so I use leak", answer="x")

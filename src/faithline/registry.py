@@ -27,6 +27,8 @@ import difflib
 import importlib
 import pkgutil
 import textwrap
+import threading
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -34,25 +36,38 @@ from typing import Any, Generic, TypeVar
 from faithline.errors import BadInputError
 
 T = TypeVar("T")
-_parts_loaded = False
+_lock = threading.RLock()
+_started = False  # load_parts is running (a lookup from inside one of its imports returns)
+_done = False
 
 
 def load_parts() -> None:
     """Import every faithline package and every ``faithline.parts`` entry point, once, so that
-    every part has registered itself. Package ``__init__`` modules stay light (no torch)."""
-    global _parts_loaded
-    if _parts_loaded:
+    every part has registered itself. Package ``__init__`` modules stay light (no torch). Other
+    threads wait until it is done, so none sees a half-filled registry."""
+    global _started, _done
+    if _done:
         return
-    _parts_loaded = True
-    import faithline
+    with _lock:
+        if _done or _started:
+            return
+        _started = True
+        try:
+            import faithline
 
-    for info in pkgutil.iter_modules(faithline.__path__):
-        if info.ispkg:
-            importlib.import_module(f"faithline.{info.name}")
-    from importlib.metadata import entry_points
+            for info in pkgutil.iter_modules(faithline.__path__):
+                if info.ispkg:
+                    importlib.import_module(f"faithline.{info.name}")
+            from importlib.metadata import entry_points
 
-    for ep in entry_points(group="faithline.parts"):
-        importlib.import_module(ep.value.partition(":")[0])
+            for ep in entry_points(group="faithline.parts"):
+                try:
+                    importlib.import_module(ep.value.partition(":")[0])
+                except Exception as e:  # another package's bug must not stop every command
+                    warnings.warn(f"faithline.parts entry point '{ep.name}' ({ep.value}) failed "
+                                  f"to import, its parts are missing: {e!r}", stacklevel=2)
+        finally:
+            _done, _started = True, False
 
 
 @dataclass(frozen=True)
