@@ -17,7 +17,8 @@ import faithline
 
 # DESIGN.md, lowest first. A module's floor is its top-level package's (or its own name).
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("__init__", "errors", "types", "stats", "paths", "registry", "io", "config", "invisible"),
+    ("__init__", "errors", "types", "stats", "paths", "registry", "io", "config", "invisible",
+     "provenance"),
     ("models",),
     ("tasks", "runs"),
     ("report",),

@@ -33,6 +33,7 @@ from faithline.io import (
     repair_jsonl_tail,
     write_json_atomic,
 )
+from faithline.provenance import environment
 from faithline.runs.lock import LOCK_NAME, Lock, hold
 from faithline.types import Transcript
 
@@ -87,6 +88,8 @@ class Run:
 
         ``defaults`` are the config's default values: a key that an older run.json lacks (a
         setting added since) counts as its default, so new settings never block a resume.
+        ``environment`` (commit, CPU, ISA, threads: ``faithline.provenance``) is recorded at
+        creation, and each resumption appends its own to ``resumed_environment``.
         """
         p = Path(path)
         if p.exists() and not p.is_dir():
@@ -103,6 +106,7 @@ class Run:
             run._check_same(command, config, defaults or {})
             run.info["config"] = config
             run.info["resumed"] = run.info.get("resumed", 0) + 1
+            run.info.setdefault("resumed_environment", []).append(environment())
             repair_jsonl_tail(run.transcripts_path)
             repair_jsonl_tail(run.failures_path)
         else:
@@ -113,6 +117,7 @@ class Run:
                 "config": config,
                 "seeds": dict(seeds or {}),
                 "versions": package_versions(),
+                "environment": environment(),
                 "models": {},
                 "status": "created",
                 "created": _now(),
