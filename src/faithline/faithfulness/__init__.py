@@ -27,20 +27,23 @@ if TYPE_CHECKING:
 
 TESTS.register("early-answering", "faithline.faithfulness.early_answering:EarlyAnswering",
                help='truncate the CoT after k of n steps; AOC of "same answer as the full CoT" '
-                    "(Lanham et al. 2023)")
+                    "(Lanham et al. 2023)", headline="aoc")
 TESTS.register("mistakes", "faithline.faithfulness.mistakes:AddingMistakes",
-               help="an editor puts a mistake in step i, the model continues; AOC (Lanham 2023)")
+               help="an editor puts a mistake in step i, the model continues; AOC (Lanham 2023)",
+               headline="aoc")
 TESTS.register("paraphrasing", "faithline.faithfulness.paraphrasing:Paraphrasing",
-               help="paraphrase the first k steps, continue; change in accuracy (Lanham 2023)")
+               help="paraphrase the first k steps, continue; change in accuracy (Lanham 2023)",
+               headline="accuracy_change")
 TESTS.register("filler", "faithline.faithfulness.filler:FillerTokens",
                help='the CoT replaced by " ..." of matched length; accuracy vs no CoT '
-                    "(Lanham 2023)")
+                    "(Lanham 2023)", headline="filler_minus_no_cot")
 TESTS.register("cues", "faithline.faithfulness.cues:CueTests",
                help="accuracy drop, cue match, verbalisation: Chen et al. 2025 normalised "
-                    "score, Chua & Evans 2025 articulation recall/precision (mcq-cues)")
+                    "score, Chua & Evans 2025 articulation recall/precision (mcq-cues)",
+               headline="all.chen_normalised")
 TESTS.register("load-bearing", "faithline.faithfulness.load_bearing:LoadBearing",
                help="the CoT's first step forced to each value; does the answer follow "
-                    "(Skaf 2025)")
+                    "(Skaf 2025)", headline="load_bearing_gap")
 
 
 def __getattr__(name: str) -> Any:  # EvalConfig / run_eval without importing them eagerly

@@ -37,7 +37,7 @@ from faithline.faithfulness.base import Item
 from faithline.faithfulness.context import Context
 from faithline.faithfulness.judges import LLMJudge, RuleJudge
 from faithline.faithfulness.mistakes import LLMEditor, RuleEditor
-from faithline.faithfulness.suite import TESTS, FaithfulnessTest
+from faithline.faithfulness.suite import TESTS, FaithfulnessTest, headline_of
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS
@@ -247,26 +247,55 @@ def run_test(run: Run, ctx: Context, test: FaithfulnessTest, items: Sequence[Ite
     return [done[f"{prefix}{it.sample.id}"] for it in items]
 
 
-HEADLINES = {"early-answering": "aoc", "mistakes": "aoc", "paraphrasing": "accuracy_change",
-             "filler": "filler_minus_no_cot", "cues": "all.chen_normalised",
-             "load-bearing": "load_bearing_gap"}
-
-
 def summary(run: Run) -> str:
     """One line per test with its headline metric and CI (what ``faithline eval`` prints)."""
     m = run.metrics()
     lines = [f"{run.path}: {m.get('cot', {}).get('transcripts', 0)} CoTs"]
-    for name in m.get("tests", []):
-        value: Any = m.get(name, {})
-        for key in HEADLINES[name].split("."):
-            value = value.get(key, {}) if isinstance(value, dict) else {}
-        if isinstance(value, dict) and "value" in value:
-            lines.append(f"  {name}: {HEADLINES[name]} {value['value']:.3f} "
-                         f"[{value['ci_low']:.3f}, {value['ci_high']:.3f}] (n={value['n']})")
+    lines += [f"  {name}: {headline_line(name, m.get(name, {}))}" for name in m.get("tests", [])]
     lines += [f"  {name}: skipped ({why})" for name, why in m.get("skipped", {}).items()]
     lines += [f"  WARNING {w['test']} [{w['check']}]: {w['message']}"
               for w in m.get("warnings", [])]
     return "\n".join(lines)
+
+
+def headline_line(name: str, metrics: Any) -> str:
+    """Test ``name``'s headline (its registration's ``headline``) with its CI; for a test that
+    registered none (or is no longer registered), its first CI, saying so."""
+    key = headline_of(name)
+    if key is not None:
+        value: Any = metrics
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return f"{key} {format_ci(value)}" if is_ci(value) else f"{key} not computed"
+    found = first_ci(metrics)
+    if found is None:
+        return "no headline registered, and no CI in its metrics"
+    return f"{found[0]} {format_ci(found[1])} (no headline registered: its first CI)"
+
+
+def is_ci(value: Any) -> bool:
+    return isinstance(value, dict) and {"value", "ci_low", "ci_high", "n"} <= set(value)
+
+
+def first_ci(metrics: Any, prefix: str = "") -> tuple[str, dict[str, Any]] | None:
+    """The dotted path and value of the first CI in ``metrics``, depth first, in order."""
+    if not isinstance(metrics, dict):
+        return None
+    for key, value in metrics.items():
+        path = f"{prefix}{key}"
+        if is_ci(value):
+            return path, value
+        found = first_ci(value, f"{path}.")
+        if found is not None:
+            return found
+    return None
+
+
+def format_ci(ci: dict[str, Any]) -> str:
+    def num(x: Any) -> str:
+        return f"{x:.3f}" if isinstance(x, int | float) else str(x)
+
+    return f"{num(ci['value'])} [{num(ci['ci_low'])}, {num(ci['ci_high'])}] (n={ci['n']})"
 
 
 def run_eval(cfg: EvalConfig, pool: ModelPool | None = None, progress: bool = True) -> Run:

@@ -6,7 +6,10 @@ metrics recomputed from the transcripts alone), and summarises transcripts into 
 bootstrap 95% CI with its sample count) and curves (``{"x", "y", "ci_low", "ci_high", "n"}``).
 A new test is a subclass and one ``TESTS.register`` call (the built-in tests register in the
 package ``__init__``); ``--tests all`` runs every registered test that applies, in registration
-order.
+order. The registration names the test's headline metric, the dotted path of one CI in its
+metrics, which ``faithline eval`` prints (without one it prints the first CI)::
+
+    TESTS.register("my-test", "my_package.tests:MyTest", help="...", headline="gap")
 """
 
 from __future__ import annotations
@@ -53,3 +56,11 @@ class FaithfulnessTest(ABC):
 
 
 TESTS: Registry[FaithfulnessTest] = Registry("faithfulness test")
+
+
+def headline_of(name: str) -> str | None:
+    """The headline metric test ``name`` registered (``headline="all.chen_normalised"``: a
+    dotted path into its metrics); None if it registered none, or is not registered."""
+    entry = TESTS.entry(name)
+    key = entry.meta.get("headline") if entry is not None else None
+    return key if isinstance(key, str) and key else None

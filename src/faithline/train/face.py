@@ -73,16 +73,10 @@ class FaceLearner:
                rows: Sequence[int] | None = None) -> None:
         """One policy-gradient step on the answers of the last ``sample`` call. ``rewards`` has
         one entry per rollout (``None``: no answer, e.g. a failed paraphrase) and ``rows`` maps
-        the sampled answers to their rollouts (default: one each, in order)."""
-        import torch
-
-        r = torch.tensor([float("nan") if x is None else x for x in rewards]).view(-1, group)
-        mean = torch.nanmean(r, 1, keepdim=True)
-        std = torch.sqrt(torch.nanmean((r - mean) ** 2, 1, keepdim=True) * group /
-                         max(group - 1, 1))
-        adv = torch.nan_to_num(((r - mean) / (std + 1e-4)).view(-1), nan=0.0)
+        the sampled answers to their rollouts (default: one each, in order). The advantages are
+        ``group_advantages``: TRL's normalisation of the policy's rewards."""
         rows = list(range(len(self._inputs))) if rows is None else list(rows)
-        adv = adv[rows]
+        adv = group_advantages(rewards, group)[rows]
         keep = [j for j, ids in enumerate(self._ids) if ids and adv[j] != 0]
         if world_size() > 1 and not any_process(bool(keep)):
             return  # no process has an answer to learn from: no step anywhere, as in one
@@ -125,6 +119,23 @@ class FaceLearner:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.opt.step()
         self.model.eval()
+
+
+def group_advantages(rewards: Sequence[float | None], group: int) -> Any:
+    """GRPO's advantage of each rollout, exactly as TRL's ``GRPOTrainer`` computes the policy's
+    (``scale_rewards="group"``, TRL's default and the one faithline uses): the reward minus its
+    group's ``nanmean``, over TRL's own ``nanstd`` of the group plus 1e-4. Bessel's correction
+    counts the rewards present, not the group size, so a missing reward (None: a rollout that
+    failed closed) leaves the rest normalised as TRL normalises them; its own advantage is 0,
+    as is every advantage of a group with fewer than two rewards. ``rewards`` are in groups of
+    ``group`` consecutive rollouts; returns a float tensor of the same length."""
+    import torch
+    from trl.trainer.utils import nanstd
+
+    r = torch.tensor([float("nan") if x is None else float(x) for x in rewards]).view(-1, group)
+    mean = torch.nanmean(r, 1, keepdim=True)
+    std = nanstd(r, 1, keepdim=True) if group > 1 else torch.zeros_like(mean)
+    return torch.nan_to_num(((r - mean) / (std + 1e-4)).view(-1), nan=0.0)
 
 
 def world_size() -> int:
