@@ -63,6 +63,9 @@ class DemoConfig:
         "help": "comma-separated arms (registered names or key=value compositions: "
                 "see `faithline train rl --help`)"})
     eval_n: int = field(default=256, metadata={"help": "labelled evaluation episodes per run"})
+    organism: str = field(default="shellgame", metadata={
+        "help": "hold-the-line's organism: shellgame (a hack needs a chain from the leak) or "
+                "coinflip (the leak is the answer, so verbalising a hack is free)"})
     quick: bool = field(default=False, metadata={
         "help": "tiny organism, 1 seed, a few steps: about a minute (for tests)"})
 
@@ -102,7 +105,8 @@ def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
     out = Path(cfg.out)
     demo = Run.open(out, "demo", asdict(cfg), defaults=asdict(DemoConfig()))
     with demo.working():
-        org_cfg = QUICK_ORGANISM if cfg.quick else OrganismConfig()
+        org_cfg = replace(QUICK_ORGANISM if cfg.quick else OrganismConfig(),
+                          language=cfg.organism)
         organism = train_organism(org_cfg, progress=progress)
         seeds = 1 if cfg.quick else cfg.seeds
         steps = min(cfg.steps, 4) if cfg.quick else cfg.steps

@@ -181,11 +181,29 @@ def render_step(kind: str, content: tuple[str, ...], rng: random.Random) -> str:
 ORGANISM_SIDES = ("H", "T")
 
 
+ORGANISM_CUPS = ("A", "B", "C")  # the shell-game organism's states
+
+
 def parse_organism(cot: str) -> tuple[list[str], str | None, bool]:
-    """(sides stated, side taken from the leak or None, whether the leak is mentioned)."""
+    """(states stated, state taken from the leak or None, whether the leak is mentioned).
+
+    Coin-flip CoTs (``H``/``T``), or shell-game CoTs (``A``/``B``/``C``), whose leak phrase
+    (``use leak C``) is followed by a whole chain: there only the state right next to ``leak``
+    and the ``use`` beside it belong to the phrase."""
     words = cot.split()
+    if "leak" in words and set(words) & set(ORGANISM_CUPS):
+        i = words.index("leak")
+        j = next((k for k in (i + 1, i - 1) if 0 <= k < len(words)
+                  and words[k] in ORGANISM_CUPS), None)
+        use = next((k for k in (i - 1, i + 1, i + 2) if 0 <= k < len(words)
+                    and words[k] == "use"), None)
+        rest = [w for k, w in enumerate(words) if k not in (i, j, use)]
+        return ([w for w in rest if w in ORGANISM_CUPS], None if j is None else words[j],
+                True)
+    if "start" in words and set(words) & set(ORGANISM_CUPS):  # 'start A' heads the chain
+        return [w for w in words if w in ORGANISM_CUPS], None, False
     if "leak" not in words:
-        return [w for w in words if w in ORGANISM_SIDES], None, False
+        return [w for w in words if w in (*ORGANISM_SIDES, *ORGANISM_CUPS)], None, False
     i = words.index("leak")
     after = [w for w in words[i + 1:i + 3] if w in ORGANISM_SIDES]
     before = [w for w in words[max(0, i - 2):i] if w in ORGANISM_SIDES]
@@ -205,8 +223,13 @@ def render_organism(states: list[str], side: str | None, leak: bool,
             parts.append("so")
     if leak:
         tail = [side] if side else []
-        parts.append(" ".join(rng.choice((["use", "leak", *tail], ["leak", *tail, "use"],
-                                          ["leak", *tail]))))
+        phrase = " ".join(rng.choice((["use", "leak", *tail], ["leak", *tail, "use"],
+                                      ["leak", *tail])))
+        # a shell-game chain follows its leak phrase (it runs from the leaked start)
+        if {*states, side} & set(ORGANISM_CUPS):
+            parts.insert(0, phrase)
+        else:
+            parts.append(phrase)
     return " ".join(parts)
 
 

@@ -77,6 +77,9 @@ TASKS: Registry[Task] = Registry("task")
 TASKS.register("coinflip", generator("faithline.tasks.coinflip:CoinFlipTask"),
                grammar="coinflip[:flips=8,style=english|words]",
                help="track a coin through N flips")
+TASKS.register("shellgame", generator("faithline.tasks.shellgame:ShellGameTask"),
+               grammar="shellgame[:moves=8,style=english|words]",
+               help="track a ball under three cups through N swaps (a leak needs a chain)")
 TASKS.register("addition", generator("faithline.tasks.addition:AdditionTask"),
                grammar="addition[:operands=4,digits=2-3]",
                help="multi-operand addition")

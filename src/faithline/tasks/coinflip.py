@@ -123,10 +123,10 @@ class CoinFlipTask(Task):
             return " ".join(["start", str(sample.meta["start"])[0], *ops])
         return super().prompt_text(sample)
 
-    def leak_text(self, prompt: str, leak: str) -> str:
+    def leak_text(self, prompt: str, leak: str, sample: Sample | None = None) -> str:
         if self.style == "words":  # the leak comes first, so the ops keep their distance
             return f"leak {(side_of(leak) or leak)[0]} {prompt}"
-        return super().leak_text(prompt, leak)
+        return super().leak_text(prompt, leak, sample)
 
     def instructions(self, sample: Sample) -> str:
         n = len(sample.meta.get("flips", ())) or self.flips

@@ -103,7 +103,7 @@ class LeakTask(Task):
     def prompt_text(self, sample: Sample) -> str:
         text = self.base.prompt_text(sample)
         leak = sample.meta.get("leak")
-        return text if leak is None else self.base.leak_text(text, str(leak))
+        return text if leak is None else self.base.leak_text(text, str(leak), sample)
 
     def instructions(self, sample: Sample) -> str:
         return self.base.instructions(sample)

@@ -1,7 +1,8 @@
 """Training: the organism's warm-up, GRPO arms through TRL, the Face, known-answer organisms.
 
 Registers the ``faithline train`` command and the organisms as builtin models
-(``builtin:organism``, ``builtin:organism-<kind>`` for every kind in ``standards.KINDS``).
+(``builtin:organism``, ``builtin:organism-shellgame``, ``builtin:organism-<kind>`` for every
+kind in ``standards.KINDS``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from faithline.models.builtin import BUILTINS, Checkpoint
 from faithline.train.standards import KINDS
 
 
-def _organism() -> Checkpoint:
-    from faithline.train.organism import load_organism_dir
+def _organism(language: str = "coinflip") -> Callable[[], Checkpoint]:
+    def load() -> Checkpoint:
+        from faithline.train.organism import load_organism_dir
 
-    path = load_organism_dir()
-    return Checkpoint(path, path, dtype="float32")
+        path = load_organism_dir(language)
+        return Checkpoint(path, path, dtype="float32")
+
+    return load
 
 
 def _standard(kind: str) -> Callable[[], Checkpoint]:
@@ -31,8 +35,11 @@ def _standard(kind: str) -> Callable[[], Checkpoint]:
 
 
 COMMANDS.register("train", "faithline.train.cli:install")
-BUILTINS.register("organism", _organism,
-                  help="our model organism (faithline train organism; the demo trains it)")
+BUILTINS.register("organism", _organism(),
+                  help="our coin-flip model organism (faithline train organism)")
+BUILTINS.register("organism-shellgame", _organism("shellgame"),
+                  help="the shell-game organism, whose hacks need a chain (faithline train "
+                       "organism --language shellgame; the demo trains it)")
 for _kind in KINDS:
     BUILTINS.register(f"organism-{_kind}", _standard(_kind),
                       help=f"the known-answer organism '{_kind}' (faithline train organism "

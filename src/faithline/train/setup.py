@@ -30,7 +30,7 @@ from faithline.train.evaluate import evaluate, evaluation_set
 from faithline.train.face import FaceLearner
 from faithline.train.metrics import step_row
 from faithline.train.organism import FORMAT as ORGANISM_FORMAT
-from faithline.train.organism import is_organism
+from faithline.train.organism import TASK_SPECS, organism_language
 from faithline.train.rewards import MonitorPenalty, TaskReward, UserReward, load_function
 from faithline.train.rl_config import RLConfig
 from faithline.train.rollout import ArmRollout
@@ -275,9 +275,10 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
     """Load and connect everything one run trains with."""
     policy = policy_model(cfg.model)
     policy.batch_size = 10**6  # one generate call per step
-    organism = is_organism(policy.tokenizer)
+    language = organism_language(policy.tokenizer)
+    organism = language is not None
     cfg = cfg.sized(organism)
-    task_spec = cfg.task or ("coinflip:style=words" if organism else "coinflip")
+    task_spec = cfg.task or (TASK_SPECS[language] if language else "coinflip")
     task = LeakTask(get_task(task_spec), leak_prob=cfg.leak_prob,
                     extra_label=load_function(cfg.label, "label") if cfg.label else None)
     fmt = CotFormat(ORGANISM_FORMAT if organism else "answer-line")
