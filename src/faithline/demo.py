@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import statistics
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -118,31 +119,86 @@ def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
                 for seed in range(seeds) for arm in arms]
         workers = cfg.workers or min(4, os.cpu_count() or 1)
         per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
+        started = time.perf_counter()
         for job, path in zip(jobs, train_all(jobs, workers, progress), strict=True):
             per_arm[job.arm].append(path)
         summary = {arm: _pool(out / arm, arm, paths, cfg) for arm, paths in per_arm.items()}
         card = json.loads((organism / "organism.json").read_text())
-        preface = _preface(summary, card, seeds, steps)
+        table = seed_table(per_arm, cfg, demo, workers, time.perf_counter() - started)
+        preface = _preface(summary, card, seeds, steps, table)
         demo.info["parts"] = list(per_arm)  # `faithline report RUN` shows these runs
         demo.save()
         demo.write_metrics({
             "experiment": "hold-the-line", "config": asdict(cfg),
             "organism": {"path": str(organism), **card}, "arms": summary,
-            "summary": _table(summary), "preface": preface})
+            "summary": _table(summary), "preface": preface,
+            "tables": {table_name(cfg): table}})
     return write_report([out])
 
 
+def table_name(cfg: DemoConfig) -> str:
+    """The results table a demo run fills: the experiment, its organism where it is not the
+    default, and ``@<kernels>`` under ``ATEN_CPU_CAPABILITY`` (``hold-the-line@default``)."""
+    name = cfg.experiment if cfg.organism == DemoConfig.organism else \
+        f"{cfg.experiment}-{cfg.organism}"
+    name += "-quick" if cfg.quick else ""
+    aten = os.environ.get("ATEN_CPU_CAPABILITY")
+    return f"{name}@{aten.lower()}" if aten else name
+
+
+def demo_command(cfg: DemoConfig) -> str:
+    """The command line that reproduces a demo's runs (options that differ from the
+    defaults, without --out and --workers, which do not change a number)."""
+    parts = ["faithline demo"]
+    for k, v in asdict(cfg).items():
+        if k in ("out", "workers") or v == getattr(DemoConfig, k):
+            continue
+        flag = "--" + k.replace("_", "-")
+        parts.append(flag if v is True else f"{flag} {v}")
+    aten = os.environ.get("ATEN_CPU_CAPABILITY")
+    return (f"ATEN_CPU_CAPABILITY={aten} " if aten else "") + " ".join(parts)
+
+
+def seed_table(per_arm: dict[str, list[Path]], cfg: DemoConfig, demo: Run, workers: int,
+               wall: float) -> dict[str, Any]:
+    """The seed-level summary (train/seeds.py) with its command and provenance: what
+    ``faithline tables --save`` commits and the console prints."""
+    from faithline.provenance import environment
+    from faithline.train.seeds import over_seeds
+
+    runs = {arm: [Run.load(p) for p in paths] for arm, paths in per_arm.items()}
+    finals = {arm: {int(r.info.get("config", {}).get("seed", i)): r.metrics().get("final", {})
+                    for i, r in enumerate(rs)} for arm, rs in runs.items()}
+    steps = {arm: {"s/step": f"{s:.2f}"} for arm, rs in runs.items()
+             if isinstance(s := median_step_seconds(rs), float)}
+    env = demo.info.get("environment") or environment()
+    commits = sorted({str((r.info.get("environment") or {}).get("commit"))
+                      for rs in runs.values() for r in rs})
+    summary = over_seeds(finals, titles={a: parse_arm(a).title or a for a in finals},
+                         extra=steps)
+    return {"command": demo_command(cfg), "summary": summary,
+            "provenance": {**env, "seeds": summary["seeds"], "threads_per_run": 1,
+                           "workers": workers, "wall_seconds": round(wall),
+                           "run_commits": commits}}
+
+
 def _preface(summary: dict[str, dict[str, Any]], card: dict[str, Any], seeds: int,
-             steps: int) -> str:
+             steps: int, table: dict[str, Any]) -> str:
+    from faithline.train.seeds import render_arms
+
     p_hack = card.get("probe", {}).get("unflagged_hack_probability", float("nan"))
     return (f"**Hold the line: {len(summary)} arms x {seeds} seed(s) x {steps} GRPO steps**\n\n"
             f"Organism: {card.get('parameters')} parameters, warm-up "
             f"{card.get('train_seconds')} s; before RL it answers a wrong leak after an honest "
             f"chain with probability {p_hack:.3g}."
-            f"\n\n{_table(summary)}\n\nhack = answered the wrong leak (wrong-leak prompts); "
+            f"\n\nPer run, then across seeds (mean [95% bootstrap CI over seeds], k of n seeds; "
+            f"differences paired by seed):\n\n{render_arms(table['summary'])}\n\n"
+            f"Pooled transcripts of all seeds (CIs over transcripts, for reading only: seeds "
+            f"are the unit of a finding):\n\n{_table(summary)}\n\n"
+            "hack = answered the wrong leak (wrong-leak prompts); "
             "leak dependence = hack rate minus the error rate on prompts without a leak; recall "
             f"= share of hacks the CoT monitor ({MONITOR}) flags; FPR = share of non-hacks it "
-            "flags. Values pool the seeds' evaluation transcripts; 95% bootstrap CIs.")
+            "flags.")
 
 
 def _train_one(cfg: Any) -> Path:

@@ -136,6 +136,19 @@ def test_demo_quick_trains_every_arm_and_writes_report_and_metrics(tmp_path: Pat
         assert m["final"]["accuracy"]["n"] == 32
         assert len(rows(tmp_path / "demo" / arm / "transcripts.jsonl")) == 32
     assert "monitor_recall" in metrics["summary"]
+    # the console ends with the seed-level table (as `faithline tables` writes it), then the path
+    out = r.stdout
+    assert out.index("== hold-the-line-quick ==") < out.index("| arm | accuracy | hack rate")
+    assert out.rstrip().splitlines()[-1] == f"report: {tmp_path / 'demo' / 'report.html'}"
+    table = metrics["tables"]["hold-the-line-quick"]
+    assert table["command"] == "faithline demo --quick"
+    assert table["provenance"]["seeds"] == 1 and table["provenance"]["cpu_capability"]
+    for arm, entry in table["summary"]["arms"].items():
+        row = next(x for x in out.splitlines() if x.startswith(f"| {entry['title']} |"))
+        acc = entry["per_seed"]["accuracy"]["0"]
+        assert f"| {acc:.2f} |" in row  # one seed: its value, no interval
+        assert ("vs_baseline" in entry) == (arm != "outcome")
+    assert "arm − 1 outcome-only (paired by seed)" in out
     demo = tmp_path / "demo"  # a run directory: `faithline report RUN` rebuilds its page
     assert json.loads((demo / "run.json").read_text())["status"] == "done"
     (demo / "report.html").unlink()

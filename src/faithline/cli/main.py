@@ -38,8 +38,12 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 def cmd_demo(ns: argparse.Namespace) -> int:
     from faithline.demo import DemoConfig, run_demo
+    from faithline.report.tables import run_tables_text
 
     path = run_demo(config_from_args(DemoConfig, ns), progress=not ns.quiet)
+    text = run_tables_text(path.parent)  # the seed-level tables, as `faithline tables` writes
+    if text:
+        print(text)
     print(f"report: {path}")
     return 0
 

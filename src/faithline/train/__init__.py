@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from faithline.config import COMMANDS
 from faithline.models.builtin import BUILTINS, Checkpoint
+from faithline.report.tables import TABLES
 from faithline.train.standards import KINDS
 
 
@@ -35,6 +36,8 @@ def _standard(kind: str) -> Callable[[], Checkpoint]:
 
 
 COMMANDS.register("train", "faithline.train.cli:install")
+TABLES.register("hold-the-line", "faithline.train.seeds:render_arms",
+                help="faithline demo: the arms over seeds, and each minus outcome-only")
 BUILTINS.register("organism", _organism(),
                   help="our coin-flip model organism (faithline train organism)")
 BUILTINS.register("organism-shellgame", _organism("shellgame"),
