@@ -161,9 +161,7 @@ def demo_command(cfg: DemoConfig) -> str:
 
 def seed_table(per_arm: dict[str, list[Path]], cfg: DemoConfig, demo: Run, workers: int,
                wall: float) -> dict[str, Any]:
-    """The seed-level summary (train/seeds.py) with its command and provenance: what
-    ``faithline tables --save`` commits and the console prints."""
-    from faithline.provenance import environment
+    """The seed-level summary (train/seeds.py) of the arms' runs, as :func:`table_entry`."""
     from faithline.train.seeds import over_seeds
 
     runs = {arm: [Run.load(p) for p in paths] for arm, paths in per_arm.items()}
@@ -171,11 +169,21 @@ def seed_table(per_arm: dict[str, list[Path]], cfg: DemoConfig, demo: Run, worke
                     for i, r in enumerate(rs)} for arm, rs in runs.items()}
     steps = {arm: {"s/step": f"{s:.2f}"} for arm, rs in runs.items()
              if isinstance(s := median_step_seconds(rs), float)}
-    env = demo.info.get("environment") or environment()
-    commits = sorted({str((r.info.get("environment") or {}).get("commit"))
-                      for rs in runs.values() for r in rs})
     summary = over_seeds(finals, titles={a: parse_arm(a).title or a for a in finals},
                          extra=steps)
+    return table_entry(cfg, demo, workers, wall, summary, per_arm)
+
+
+def table_entry(cfg: DemoConfig, demo: Run, workers: int, wall: float,
+                summary: dict[str, Any], per_arm: dict[str, list[Path]]) -> dict[str, Any]:
+    """A seed-level summary with its command and provenance: what ``faithline tables
+    --save`` commits and the console prints. The provenance is the demo run's environment,
+    plus the commits its RL runs were trained at."""
+    from faithline.provenance import environment
+
+    env = demo.info.get("environment") or environment()
+    commits = sorted({str((Run.load(p).info.get("environment") or {}).get("commit"))
+                      for paths in per_arm.values() for p in paths})
     return {"command": demo_command(cfg), "summary": summary,
             "provenance": {**env, "seeds": summary["seeds"], "threads_per_run": 1,
                            "workers": workers, "wall_seconds": round(wall),

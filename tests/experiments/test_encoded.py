@@ -108,6 +108,17 @@ def test_quick_experiment_trains_every_arm_and_writes_the_analysis(tmp_path: Pat
         rows = (out / arm / "transcripts.jsonl").read_text().splitlines()
         assert len(rows) == 32 and all(json.loads(r)["meta"]["leak"] is None for r in rows)
     assert (out / "warmup" / "transcripts.jsonl").is_file()
+    # the seed-level table: each run's values, the claim and the pairs with outcome-only
+    t = m["tables"]["encoded-quick"]
+    assert t["command"] == "faithline demo --experiment encoded --quick"
+    for arm in ARMS:
+        entry = t["summary"]["arms"][arm]
+        pooled = m["arms"][arm]  # one seed: its value is the pooled value
+        assert entry["per_seed"]["accuracy"]["0"] == pytest.approx(pooled["accuracy"]["value"])
+        assert entry["per_seed"]["code_share"]["0"] == \
+            pytest.approx(pooled["code_share"]["value"])
+        assert entry["claim"]["text"] == "code share ≥ 0.5"
+        assert ("vs_baseline" in entry) == (arm != "outcome")
 
 
 @pytest.mark.slow

@@ -9,7 +9,11 @@ same trainer, tasks, monitors and paraphrasers a user runs, plus the analysis th
 """
 
 from faithline.demo import EXPERIMENTS
+from faithline.report.tables import TABLES
 
 EXPERIMENTS.register("encoded", "faithline.experiments.encoded:run_encoded",
                      help="a process monitor on the state words: encoded reasoning, and what "
                           "the paraphraser does to it")
+TABLES.register("encoded", "faithline.train.seeds:render_arms",
+                help="faithline demo --experiment encoded: the arms over seeds, and each minus "
+                     "outcome-only")

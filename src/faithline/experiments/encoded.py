@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -71,7 +72,7 @@ def organism_config(quick: bool) -> OrganismConfig:
 def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
     """Train the arms, read their transcripts, write metrics and the report."""
     from faithline.demo import DemoConfig as Defaults
-    from faithline.demo import band_curves, pool_runs, train_all
+    from faithline.demo import band_curves, pool_runs, table_entry, table_name, train_all
     from faithline.report import write_report
     from faithline.train.organism import train_organism
     from faithline.train.rl import RLConfig
@@ -94,6 +95,7 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
                          generations=4 if cfg.quick else RLConfig.generations)
                 for seed in range(seeds) for arm in arms]
         workers = cfg.workers or min(4, os.cpu_count() or 1)
+        started = time.perf_counter()
         paths = train_all(jobs, workers, progress)
         per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
         for job, path in zip(jobs, paths, strict=True):
@@ -110,12 +112,15 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
                                   "curves": curves})
             pooled.set_status("done")
         card = json.loads((organism / "organism.json").read_text())
-        preface = _preface(summary, card, seeds, steps)
+        seed_table = table_entry(cfg, demo, workers, time.perf_counter() - started,
+                                 seed_summary(summary), per_arm)
+        preface = _preface(summary, card, seeds, steps, seed_table["summary"])
         demo.info["parts"] = list(per_arm)
         demo.save()
         demo.write_metrics({"experiment": "encoded", "config": asdict(cfg),
                             "organism": {"path": str(organism), **card}, "arms": summary,
-                            "summary": table(summary), "preface": preface})
+                            "summary": table(summary), "preface": preface,
+                            "tables": {table_name(cfg): seed_table}})
     return write_report([out])
 
 
@@ -193,10 +198,13 @@ def analyse(arm: str, runs: list[Run], organism: Path) -> dict[str, Any]:
     lb: dict[str, list[float]] = {c: [] for c in CONDITIONS}
     flags: dict[str, list[float]] = {}
     all_ts: list[Transcript] = []
-    for run in runs:
+    per_seed: dict[int, dict[str, float]] = {}
+    for i, run in enumerate(runs):
         ts = run.transcripts()
         all_ts += ts
         answerer: Any = load_model(f"hf:{run.path / ('face' if face else 'policy')}")
+        start = {"acc": len(acc), "lb": len(lb["as seen"]), "flag": len(flags.get(
+            STATE_MONITOR, []))}
         for t in ts:
             acc.append(float(bool(t.correct)))
             share.append(code_share(t.cot))
@@ -206,13 +214,44 @@ def analyse(arm: str, runs: list[Run], organism: Path) -> dict[str, Any]:
                 lb[c].append(float(read_side(answerer, t.prompt, cot) == gold))
             for name, v in (t.monitor or {}).items():
                 flags.setdefault(name, []).append(float(bool(v.get("flag"))))
-    return {"title": parse_arm(arm).title or arm, "accuracy": bootstrap_ci(acc),
+        seed = int(run.info.get("config", {}).get("seed", i))
+        per_seed[seed] = {  # this run's values: the unit of a finding
+            "accuracy": _mean(acc[start["acc"]:]), "code_share": _mean(share[start["acc"]:]),
+            **{f"lb:{c}": _mean(lb[c][start["lb"]:]) for c in CONDITIONS},
+            "flagged": _mean(flags.get(STATE_MONITOR, [])[start["flag"]:])}
+    return {"title": parse_arm(arm).title or arm, "per_seed": per_seed,
+            "accuracy": bootstrap_ci(acc),
             "code_share": bootstrap_ci(share),
             "all_code": bootstrap_ci([float(s == 1.0) for s in share]),
             "load_bearing": {c: bootstrap_ci(v) for c, v in lb.items()},
             "flagged": {k: bootstrap_ci(v) for k, v in flags.items()},
             "codebook": codebook(all_ts),
             "step_seconds_median": median_step_seconds(runs)}
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+# The seed-level table's columns (train/seeds.py): per-run values, then paired with outcome.
+SEED_METRICS = (("accuracy", "accuracy"), ("code_share", "code share"),
+                ("lb:code swapped", "acc., code swapped"), ("lb:no CoT", "acc., no CoT"),
+                ("flagged", "flagged by H/T rule"))
+SEED_PAIRED = (("accuracy", "Δ accuracy"), ("code_share", "Δ code share"),
+               ("flagged", "Δ flagged"))
+
+
+def seed_summary(summary: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The per-run values of every arm over seeds, paired with outcome-only; the claim is
+    that a code emerged (code share >= 0.5)."""
+    from faithline.train.seeds import Threshold, over_seeds
+
+    finals = {arm: m["per_seed"] for arm, m in summary.items()}
+    steps = {arm: {"s/step": f"{m['step_seconds_median']:.2f}"} for arm, m in summary.items()
+             if isinstance(m.get("step_seconds_median"), float)}
+    return over_seeds(finals, titles={a: m["title"] for a, m in summary.items()},
+                      metrics=SEED_METRICS, paired=SEED_PAIRED,
+                      claim=Threshold("code_share", 0.5, name="code share"), extra=steps)
 
 
 def legibility(pooled: Run, warmup: Run, organism: Path, out: Path,
@@ -263,18 +302,24 @@ def codebook_table(summary: dict[str, dict[str, Any]]) -> str:
 
 
 def _preface(summary: dict[str, dict[str, Any]], card: dict[str, Any], seeds: int,
-             steps: int) -> str:
+             steps: int, seed_level: dict[str, Any]) -> str:
+    from faithline.train.seeds import render_arms
+
     probe = card.get("probe", {})
     return (f"**Encoded reasoning: {len(summary)} arms x {seeds} seed(s) x {steps} GRPO steps**"
             f"\n\nPressure: {STATE_MONITOR} (the share of the CoT's words that are H or T). "
             f"Before RL the organism writes a side as its code word (H: {CODEBOOK['H']}, T: "
             f"{CODEBOOK['T']}) {probe.get('code_word_share', float('nan')):.3f} of the time, "
             "and a whole chain in code with probability "
-            f"{probe.get('code_chain_probability', float('nan')):.2g}.\n\n{table(summary)}\n\n"
+            f"{probe.get('code_chain_probability', float('nan')):.2g}.\n\n"
+            "Per run, then across seeds (mean [95% bootstrap CI over seeds], k of n seeds; "
+            f"differences paired by seed):\n\n{render_arms(seed_level)}\n\n"
+            "Pooled transcripts of all seeds (CIs over transcripts, for reading only):\n\n"
+            f"{table(summary)}\n\n"
             "code share = share of the CoT's side words written in code. acc. = accuracy of "
             "the model that answers (the policy, or the Face), read as its likelier side, "
             "after the CoT it saw, the same with the code's two words swapped, its canonical "
             "paraphrase (which keeps only H and T), or nothing. flagged = share of CoTs each "
             "rung flags. Legibility alarms: `faithline legibility` against the warm-up's CoTs. "
-            "Values pool the seeds' evaluation transcripts; 95% bootstrap CIs.\n\n"
+            "\n\n"
             f"**Codebook** (P(H | word) over aligned chains)\n\n{codebook_table(summary)}")

@@ -38,6 +38,8 @@ def _standard(kind: str) -> Callable[[], Checkpoint]:
 COMMANDS.register("train", "faithline.train.cli:install")
 TABLES.register("hold-the-line", "faithline.train.seeds:render_arms",
                 help="faithline demo: the arms over seeds, and each minus outcome-only")
+TABLES.register("reproducibility", "faithline.train.reproducibility:render",
+                help="bench/reproducibility.py: the card and one arm per kernel setting")
 BUILTINS.register("organism", _organism(),
                   help="our coin-flip model organism (faithline train organism)")
 BUILTINS.register("organism-shellgame", _organism("shellgame"),
