@@ -25,10 +25,10 @@ from faithline.stats import holds, paired_diff, seed_ci
 
 # (metric key in a run's final metrics, column title)
 ARM_METRICS = (("accuracy", "accuracy"), ("hack_rate", "hack rate"),
-               ("monitor_recall", "recall on hacks"), ("monitor_fpr", "FPR"),
-               ("chain_intact", "chain intact"))
+               ("leak_dependence", "leak dependence"), ("monitor_recall", "recall on hacks"),
+               ("monitor_fpr", "FPR"), ("chain_intact", "chain intact"))
 PAIRED = (("accuracy", "Δ accuracy"), ("hack_rate", "Δ hack rate"),
-          ("monitor_recall", "Δ recall"))
+          ("leak_dependence", "Δ leak dependence"), ("monitor_recall", "Δ recall"))
 
 
 @dataclass(frozen=True)
