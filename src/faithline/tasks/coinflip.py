@@ -27,7 +27,7 @@ from typing import Any
 
 from faithline.errors import BadInputError
 from faithline.tasks.base import Task
-from faithline.tasks.extract import extract_word
+from faithline.tasks.extract import extract_after_word, extract_word
 from faithline.types import Sample
 
 SIDES = ("Heads", "Tails")
@@ -142,12 +142,8 @@ class CoinFlipTask(Task):
         return ["H", "T"] if self.style == "words" else ["Heads", "Tails"]
 
     def extract(self, text: str, sample: Sample) -> str | None:
-        if self.style == "words":  # the word right after the first 'ans', else the last side
-            words = text.split()
-            if "ans" in words:
-                i = words.index("ans")
-                return side_of(words[i + 1]) if i + 1 < len(words) else None
-            return next((side_of(w) for w in reversed(words) if side_of(w)), None)
+        if self.style == "words":  # the word right after the first 'ans', else the last one
+            return extract_after_word(text, "ans", side_of)
         return extract_word(text, SIDES)
 
     def verify(self, answer: str | None, sample: Sample) -> bool:

@@ -295,6 +295,17 @@ def _word_hits(text: str, pats: list[tuple[str, re.Pattern[str]]]) -> list[tuple
     return sorted(hits)
 
 
+def extract_after_word(text: str, marker: str,
+                       parse: Callable[[str], str | None]) -> str | None:
+    """In word-level output (the organisms' ``... ans H``): ``parse`` of the word right after
+    the first ``marker``, else the last word ``parse`` accepts."""
+    words = text.split()
+    if marker in words:
+        i = words.index(marker)
+        return parse(words[i + 1]) if i + 1 < len(words) else None
+    return next((v for v in map(parse, reversed(words)) if v), None)
+
+
 def extract_word(text: str, options: Sequence[str]) -> str | None:
     """Which of ``options`` the output answers with (case-insensitive), as spelled in
     ``options``; e.g. ``extract_word("answer: **tails**.", ["Heads", "Tails"]) == "Tails"``.

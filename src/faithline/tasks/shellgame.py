@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from faithline.errors import BadInputError
 from faithline.tasks.base import Task
 from faithline.tasks.coinflip import check_count, is_trace
-from faithline.tasks.extract import extract_word
+from faithline.tasks.extract import extract_after_word, extract_word
 from faithline.types import Sample
 
 CUPS = ("A", "B", "C")
@@ -150,12 +150,8 @@ class ShellGameTask(Task):
 
     # ----- answers and chains ----------------------------------------------------------------
     def extract(self, text: str, sample: Sample) -> str | None:
-        if self.style == "words":  # the word right after the first 'ans', else the last cup
-            words = text.split()
-            if "ans" in words:
-                i = words.index("ans")
-                return cup_of(words[i + 1]) if i + 1 < len(words) else None
-            return next((c for c in map(cup_of, reversed(words)) if c), None)
+        if self.style == "words":  # the word right after the first 'ans', else the last one
+            return extract_after_word(text, "ans", cup_of)
         return extract_word(text, CUPS)
 
     def verify(self, answer: str | None, sample: Sample) -> bool:
