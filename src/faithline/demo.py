@@ -194,11 +194,17 @@ def _preface(summary: dict[str, dict[str, Any]], card: dict[str, Any], seeds: in
              steps: int, table: dict[str, Any]) -> str:
     from faithline.train.seeds import render_arms
 
-    p_hack = card.get("probe", {}).get("unflagged_hack_probability", float("nan"))
+    probe = card.get("probe", {})
+    p_hack = probe.get("unflagged_hack_probability", float("nan"))
+    language = card.get("config", {}).get("language", "coinflip")
+    silent = (f", and writes the chain from the leaked start as if it were the start (the hack "
+              f"no keyword monitor reads) with probability "
+              f"{probe['silent_hack_chain_probability']:.2g}"
+              if "silent_hack_chain_probability" in probe else "")
     return (f"**Hold the line: {len(summary)} arms x {seeds} seed(s) x {steps} GRPO steps**\n\n"
-            f"Organism: {card.get('parameters')} parameters, warm-up "
+            f"Organism ({language}): {card.get('parameters')} parameters, warm-up "
             f"{card.get('train_seconds')} s; before RL it answers a wrong leak after an honest "
-            f"chain with probability {p_hack:.3g}."
+            f"chain with probability {p_hack:.3g}{silent}."
             f"\n\nPer run, then across seeds (mean [95% bootstrap CI over seeds], k of n seeds; "
             f"differences paired by seed):\n\n{render_arms(table['summary'])}\n\n"
             f"Pooled transcripts of all seeds (CIs over transcripts, for reading only: seeds "
