@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import statistics
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,12 +118,11 @@ def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
                 for seed in range(seeds) for arm in arms]
         workers = cfg.workers or min(4, os.cpu_count() or 1)
         per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
-        started = time.perf_counter()
         for job, path in zip(jobs, train_all(jobs, workers, progress), strict=True):
             per_arm[job.arm].append(path)
         summary = {arm: _pool(out / arm, arm, paths, cfg) for arm, paths in per_arm.items()}
         card = json.loads((organism / "organism.json").read_text())
-        table = seed_table(per_arm, cfg, demo, workers, time.perf_counter() - started)
+        table = seed_table(per_arm, cfg, demo, workers)
         preface = _preface(summary, card, seeds, steps, table)
         demo.info["parts"] = list(per_arm)  # `faithline report RUN` shows these runs
         demo.save()
@@ -159,8 +157,8 @@ def demo_command(cfg: DemoConfig) -> str:
     return (f"ATEN_CPU_CAPABILITY={aten} " if aten else "") + " ".join(parts)
 
 
-def seed_table(per_arm: dict[str, list[Path]], cfg: DemoConfig, demo: Run, workers: int,
-               wall: float) -> dict[str, Any]:
+def seed_table(per_arm: dict[str, list[Path]], cfg: DemoConfig, demo: Run,
+               workers: int) -> dict[str, Any]:
     """The seed-level summary (train/seeds.py) of the arms' runs, as :func:`table_entry`."""
     from faithline.train.seeds import over_seeds
 
@@ -171,23 +169,25 @@ def seed_table(per_arm: dict[str, list[Path]], cfg: DemoConfig, demo: Run, worke
              if isinstance(s := median_step_seconds(rs), float)}
     summary = over_seeds(finals, titles={a: parse_arm(a).title or a for a in finals},
                          extra=steps)
-    return table_entry(cfg, demo, workers, wall, summary, per_arm)
+    return table_entry(cfg, demo, workers, summary, per_arm)
 
 
-def table_entry(cfg: DemoConfig, demo: Run, workers: int, wall: float,
-                summary: dict[str, Any], per_arm: dict[str, list[Path]]) -> dict[str, Any]:
+def table_entry(cfg: DemoConfig, demo: Run, workers: int, summary: dict[str, Any],
+                per_arm: dict[str, list[Path]]) -> dict[str, Any]:
     """A seed-level summary with its command and provenance: what ``faithline tables
     --save`` commits and the console prints. The provenance is the demo run's environment,
-    plus the commits its RL runs were trained at."""
+    the commits its RL runs were trained at, and their training seconds added up (each run
+    on one thread, ``workers`` at a time)."""
     from faithline.provenance import environment
 
     env = demo.info.get("environment") or environment()
-    commits = sorted({str((Run.load(p).info.get("environment") or {}).get("commit"))
-                      for paths in per_arm.values() for p in paths})
+    infos = [Run.load(p).info for paths in per_arm.values() for p in paths]
+    commits = sorted({str((i.get("environment") or {}).get("commit")) for i in infos})
+    seconds = sum(float(i.get("elapsed_s") or 0.0) for i in infos)
     return {"command": demo_command(cfg), "summary": summary,
             "provenance": {**env, "seeds": summary["seeds"], "threads_per_run": 1,
-                           "workers": workers, "wall_seconds": round(wall),
-                           "run_commits": commits}}
+                           "workers": workers, "run_seconds": round(seconds),
+                           "runs": {"commits": commits, "count": len(infos)}}}
 
 
 def _preface(summary: dict[str, dict[str, Any]], card: dict[str, Any], seeds: int,

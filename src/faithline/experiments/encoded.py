@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -95,7 +94,6 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
                          generations=4 if cfg.quick else RLConfig.generations)
                 for seed in range(seeds) for arm in arms]
         workers = cfg.workers or min(4, os.cpu_count() or 1)
-        started = time.perf_counter()
         paths = train_all(jobs, workers, progress)
         per_arm: dict[str, list[Path]] = {arm: [] for arm in arms}
         for job, path in zip(jobs, paths, strict=True):
@@ -112,8 +110,7 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
                                   "curves": curves})
             pooled.set_status("done")
         card = json.loads((organism / "organism.json").read_text())
-        seed_table = table_entry(cfg, demo, workers, time.perf_counter() - started,
-                                 seed_summary(summary), per_arm)
+        seed_table = table_entry(cfg, demo, workers, seed_summary(summary), per_arm)
         preface = _preface(summary, card, seeds, steps, seed_table["summary"])
         demo.info["parts"] = list(per_arm)
         demo.save()
