@@ -135,13 +135,15 @@ def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
 
 
 def table_name(cfg: DemoConfig) -> str:
-    """The results table a demo run fills: the experiment, its organism where it is not the
-    default, and ``@<kernels>`` under ``ATEN_CPU_CAPABILITY`` (``hold-the-line@default``)."""
-    name = cfg.experiment if cfg.organism == DemoConfig.organism else \
-        f"{cfg.experiment}-{cfg.organism}"
-    name += "-quick" if cfg.quick else ""
+    """The results table a demo run fills: the experiment, then as its variant the organism
+    where it is not the default, ``quick``, and the kernels under ``ATEN_CPU_CAPABILITY``
+    (``hold-the-line@default``, ``hold-the-line@coinflip-default``)."""
     aten = os.environ.get("ATEN_CPU_CAPABILITY")
-    return f"{name}@{aten.lower()}" if aten else name
+    variant = [cfg.organism if cfg.organism != DemoConfig.organism and
+               cfg.experiment == "hold-the-line" else "", "quick" if cfg.quick else "",
+               aten.lower() if aten else ""]
+    tail = "-".join(v for v in variant if v)
+    return f"{cfg.experiment}@{tail}" if tail else cfg.experiment
 
 
 def demo_command(cfg: DemoConfig) -> str:

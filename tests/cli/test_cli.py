@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,8 +41,8 @@ def test_help_has_an_example(command: str) -> None:
         (["--model", SMOLLM2, "--task", "missing.jsonl"], "missing.jsonl: no such file"),
         (["--model", SMOLLM2, "--task", "coinflip", "--n", "0"], "--n must be >= 1"),
         (["--model", SMOLLM2, "--task", "coinflip", "--max-cot-tokens", "0"],
-         "max_new_tokens must be >= 1"),
-        (["--model", SMOLLM2, "--task", "coinflip", "--top-p", "2"], "top_p must be in"),
+         "--max-cot-tokens must be >= 1"),
+        (["--model", SMOLLM2, "--task", "coinflip", "--top-p", "2"], "--top-p must be in (0, 1]"),
         (["--model", "openai:m@http://127.0.0.1:9/v1", "--task", "coinflip"], "127.0.0.1:9"),
     ],
 )
@@ -138,9 +139,9 @@ def test_demo_quick_trains_every_arm_and_writes_report_and_metrics(tmp_path: Pat
     assert "monitor_recall" in metrics["summary"]
     # the console ends with the seed-level table (as `faithline tables` writes it), then the path
     out = r.stdout
-    assert out.index("== hold-the-line-quick ==") < out.index("| arm | accuracy | hack rate")
+    assert out.index("== hold-the-line@quick ==") < out.index("| arm | accuracy | hack rate")
     assert out.rstrip().splitlines()[-1] == f"report: {tmp_path / 'demo' / 'report.html'}"
-    table = metrics["tables"]["hold-the-line-quick"]
+    table = metrics["tables"]["hold-the-line@quick"]
     assert table["command"] == "faithline demo --quick"
     assert table["provenance"]["seeds"] == 1 and table["provenance"]["cpu_capability"]
     for arm, entry in table["summary"]["arms"].items():
@@ -149,6 +150,18 @@ def test_demo_quick_trains_every_arm_and_writes_report_and_metrics(tmp_path: Pat
         assert f"| {acc:.2f} |" in row  # one seed: its value, no interval
         assert ("vs_baseline" in entry) == (arm != "outcome")
     assert "arm − 1 outcome-only (paired by seed)" in out
+    # the same command again, in another directory: the seed-level table repeats exactly
+    again = faithline("demo", "--quick", "--out", str(tmp_path / "again"), "--quiet",
+                      timeout=600)
+    assert again.returncode == 0, again.stderr
+    second = json.loads((tmp_path / "again" / "metrics.json").read_text())
+
+    def cells(summary: dict[str, Any]) -> str:  # every metric; s/step is timing, not a result
+        arms = {a: {k: v for k, v in e.items() if k != "extra"}
+                for a, e in summary["arms"].items()}
+        return json.dumps({**summary, "arms": arms}, sort_keys=True)
+
+    assert cells(second["tables"]["hold-the-line@quick"]["summary"]) == cells(table["summary"])
     demo = tmp_path / "demo"  # a run directory: `faithline report RUN` rebuilds its page
     assert json.loads((demo / "run.json").read_text())["status"] == "done"
     (demo / "report.html").unlink()

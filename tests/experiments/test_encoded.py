@@ -109,7 +109,7 @@ def test_quick_experiment_trains_every_arm_and_writes_the_analysis(tmp_path: Pat
         assert len(rows) == 32 and all(json.loads(r)["meta"]["leak"] is None for r in rows)
     assert (out / "warmup" / "transcripts.jsonl").is_file()
     # the seed-level table: each run's values, the claim and the pairs with outcome-only
-    t = m["tables"]["encoded-quick"]
+    t = m["tables"]["encoded@quick"]
     assert t["command"] == "faithline demo --experiment encoded --quick"
     for arm in ARMS:
         entry = t["summary"]["arms"][arm]
