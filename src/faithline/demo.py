@@ -1,12 +1,16 @@
 """``faithline demo``: hold the line on the model organism, offline, on a CPU, in minutes.
 
-Warms up the organism (``faithline train organism``, cached after the first run), trains every
-RL arm with GRPO through TRL from that one checkpoint for each seed (outcome-only, CoT-monitor
-pressure, Shoggoth + Face with reward targeting, Shoggoth + Paraphraser + Face, pressure with a
-legibility regulariser), one run per CPU core at a time, evaluates each on a labelled set whose
-ground truth is exact, and writes one report comparing them:
+Warms up the organism (``faithline train organism --language shellgame``, cached after the
+first run; ``--organism coinflip`` for the coin-flip one), trains every RL arm with GRPO through
+TRL from that one checkpoint for each seed (outcome-only, CoT-monitor pressure, Shoggoth + Face
+with reward targeting, Shoggoth + Paraphraser + Face, pressure with a legibility regulariser),
+one run per CPU core at a time, evaluates each on a labelled set whose ground truth is exact,
+and writes one report comparing them. It ends by printing the seed-level table (each run's
+metrics aggregated over seeds, every arm paired with outcome-only by seed; train/seeds.py),
+which ``faithline tables --save RUN`` commits to the docs:
 
     faithline demo                   # runs/demo/report.html and runs/demo/metrics.json
+    faithline demo --seeds 8         # the published table (about 23 min on 2 cores)
     faithline demo --quick           # about a minute: a tiny organism and a few steps (tests)
     faithline demo --seeds 3 --steps 200 --out runs/demo-long
     faithline demo --arms outcome,pressure --workers 1
