@@ -4,6 +4,12 @@ Every command reads its input transcripts through ``load_transcripts`` (and run 
 ``read_transcripts``): a missing file, bytes that are not UTF-8 (named by byte offset), a line
 over ``MAX_LINE_BYTES``, a malformed or truncated line, a missing contract key or an empty file
 is a ``BadInputError`` naming the file (and line), which the CLI prints as one line, exit 2.
+So is JSON nested deeper than ``MAX_DEPTH`` (Python's parser would overflow its stack), and, in
+user input (``finite=True``: transcript and task files), a number that is not finite: ``NaN``,
+``Infinity``, ``1e999``, which standard JSON has not, or an integer beyond a float's range.
+
+``check_output`` refuses an output path of the wrong kind (a directory where a file goes, a
+file where a directory goes, a path under a file) before a command reads or loads anything.
 
 Every file written into a run directory gets the same mode, ``file_mode()`` (0o666 less the
 umask), whether it is appended (``append_line``) or replaced atomically (``write_text_atomic``).
@@ -13,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +33,8 @@ from faithline.types import TRANSCRIPT_REQUIRED, Transcript
 
 # No transcript, task or record line is this long; a longer line is the wrong file, not data.
 MAX_LINE_BYTES = 16 * 2**20
+# No faithline record nests objects and arrays this deep; a deeper one is not data either.
+MAX_DEPTH = 64
 
 
 @functools.cache
@@ -46,12 +56,59 @@ def _open_input(p: Path) -> Any:
         raise BadInputError(f"cannot read '{p}': {e.strerror}") from None
 
 
-def iter_jsonl(path: str | os.PathLike[str],
-               skip_torn_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+def is_finite(x: int | float) -> bool:
+    """Whether ``x`` is a finite float, or an integer a float can hold (``math.isfinite`` would
+    overflow on a larger one)."""
+    return math.isfinite(x) if isinstance(x, float) else abs(x) <= sys.float_info.max
+
+
+def _children(node: dict[str, Any] | list[Any], path: str) -> Iterator[tuple[Any, str]]:
+    if isinstance(node, dict):
+        return ((v, f"{path}.{k}" if path else str(k)) for k, v in node.items())
+    return ((v, f"{path}[{i}]") for i, v in enumerate(node))
+
+
+def check_tree(obj: Any, where: str, finite: bool = True) -> None:
+    """Refuse ``obj`` (parsed JSON) if it nests deeper than ``MAX_DEPTH`` or, with ``finite``,
+    holds NaN, an infinity or an integer beyond a float's range; the error names the key path."""
+    stack: list[tuple[Any, int, str]] = [(obj, 0, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise BadInputError(f"{where}: JSON nested deeper than {MAX_DEPTH} levels "
+                                    f"(at '{path[:80]}')")
+            stack.extend((v, depth + 1, at) for v, at in _children(node, path))
+        elif finite and isinstance(node, (int, float)) and not isinstance(node, bool) \
+                and not is_finite(node):
+            shown = json.dumps(node) if isinstance(node, float) else \
+                f"an integer of {len(str(abs(node)))} digits"
+            raise BadInputError(f"{where}: '{path[:80]}' is {shown}; faithline reads finite "
+                                "numbers only (not NaN, Infinity or beyond a float's range)")
+
+
+def parse_json(text: str, where: str, finite: bool = False) -> Any:
+    """``json.loads(text)``, then ``check_tree``; a malformed document still raises
+    ``json.JSONDecodeError`` (the caller knows whether it was cut short)."""
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise BadInputError(f"{where}: JSON nested deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as e:  # an integer over Python's 4300 digits: the reason, not the advice
+        raise BadInputError(f"{where}: {str(e).split(':')[0]}") from None
+    check_tree(obj, where, finite)
+    return obj
+
+
+def iter_jsonl(path: str | os.PathLike[str], skip_torn_tail: bool = False,
+               finite: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; a bad line is named by number.
 
     ``skip_torn_tail``: a last line with no newline that does not parse is a write cut short by
-    a kill (run files are appended line by line); skip it instead of failing.
+    a kill (run files are appended line by line); skip it instead of failing. ``finite``: refuse
+    non-finite numbers (``check_tree``), as for every file a user gives.
     """
     p = Path(path)
     with _open_input(p) as f:
@@ -73,7 +130,7 @@ def iter_jsonl(path: str | os.PathLike[str],
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = parse_json(line, f"{p}:{lineno}", finite)
             except json.JSONDecodeError as e:
                 if skip_torn_tail and torn:
                     return
@@ -99,10 +156,11 @@ def input_name(path: str | os.PathLike[str]) -> str:
     return p.parent.name if p.name == "transcripts.jsonl" and p.parent.name else p.stem
 
 
-def read_transcripts(path: str | os.PathLike[str],
-                     skip_torn_tail: bool = False) -> list[Transcript]:
+def read_transcripts(path: str | os.PathLike[str], skip_torn_tail: bool = False,
+                     finite: bool = False) -> list[Transcript]:
     """All transcripts of a Transcript JSONL file (contract), validated line by line."""
-    return [_transcript(obj, f"{path}:{n}") for n, obj in iter_jsonl(path, skip_torn_tail)]
+    return [_transcript(obj, f"{path}:{n}")
+            for n, obj in iter_jsonl(path, skip_torn_tail, finite)]
 
 
 # Other tools' logs, read by the part that knows them (an optional extra), which registers a
@@ -124,8 +182,9 @@ def _log_loader(p: Path) -> LogLoader | None:
 
 def load_transcripts(path: str | os.PathLike[str], label_from: str | None = None,
                      label_key: str | None = None) -> list[Transcript]:
-    """The transcripts of an input file: as ``read_transcripts``, and refused when it holds
-    none or repeats an id (commands resume by id, so a repeated id would be lost).
+    """The transcripts of an input file: as ``read_transcripts`` with finite numbers only, and
+    refused when it holds none or repeats an id (commands resume by id, so a repeated id would
+    be lost).
 
     A log of another tool (``LOG_READERS``: Inspect AI's ``.eval``/``.json``) is read by its
     reader; ``label_from`` (e.g. ``score:NAME[=VALUE]``) sets ``label[label_key]`` from it."""
@@ -134,7 +193,12 @@ def load_transcripts(path: str | os.PathLike[str], label_from: str | None = None
     if reader is None and label_from:
         raise BadInputError(f"{path}: --label-from reads the scores of an Inspect log; this "
                             "is a Transcript JSONL file (its labels are in 'label')")
-    ts = reader(p, label_from, label_key) if reader else read_transcripts(path)
+    if reader is None:
+        ts = read_transcripts(path, finite=True)
+    else:
+        ts = reader(p, label_from, label_key)
+        for t in ts:
+            check_tree(t.to_dict(), f"{path}: transcript '{t.id}'")
     if not ts:
         raise BadInputError(f"{path}: no transcripts (empty file)")
     seen: set[str] = set()
@@ -193,15 +257,40 @@ def repair_jsonl_tail(path: str | os.PathLike[str]) -> int:
         return len(data) - keep
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """The parsed JSON of a file; unreadable or malformed JSON is a ``BadInputError``."""
+def read_json(path: str | os.PathLike[str], finite: bool = False) -> Any:
+    """The parsed JSON of a file; unreadable or malformed JSON, or JSON that ``check_tree``
+    refuses, is a ``BadInputError``."""
     p = Path(path)
     with _open_input(p) as f:
         raw = f.read()
     try:
-        return json.loads(raw.decode("utf-8"))
+        return parse_json(raw.decode("utf-8"), str(p), finite)
     except UnicodeDecodeError as e:
         raise BadInputError(f"{p}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset "
                             f"{e.start})") from None
     except json.JSONDecodeError as e:
         raise BadInputError(f"{p}: invalid JSON ({e.msg})") from None
+
+
+def check_output(path: str | os.PathLike[str], kind: str = "file", flag: str = "--out") -> Path:
+    """Refuse an output path that cannot be written as ``kind`` (``file`` or ``dir``): a
+    directory where a file goes, a file where a directory goes, a path under a file, or a place
+    this user may not write. Reads nothing and creates nothing; call it before any input is
+    read or model loaded, so a corrected command starts clean."""
+    p = Path(path)
+    if kind == "file" and p.is_dir():
+        raise BadInputError(f"{flag} '{p}' is a directory; give the path of a file")
+    if kind == "dir" and p.exists() and not p.is_dir():
+        raise BadInputError(f"{flag} '{p}' exists and is not a directory")
+    if p.exists():
+        if not os.access(p, os.W_OK):
+            raise BadInputError(f"{flag} '{p}': permission denied")
+        return p
+    above = p.absolute().parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise BadInputError(f"{flag} '{p}': '{above}' is a file, not a directory")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise BadInputError(f"{flag} '{p}': cannot create it in '{above}' (permission denied)")
+    return p

@@ -30,6 +30,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.faithfulness.answers import ANSWER_PATHS
@@ -64,7 +65,7 @@ class EvalConfig:
     tests: str = field(default="all", metadata=_help(
         lambda: f"comma-separated tests: {', '.join(TESTS.in_order())}; 'all' = every test that "
                 "applies"))
-    n: int = field(default=20, metadata=_help("number of samples (CoTs)"))
+    n: int = field(default=20, metadata=_help("number of samples (CoTs)", ge=1))
     judge: str = field(default="rule,self", metadata=_help(
         "comma-separated verbalisation judges for the cue tests, reported side by side with "
         "their agreement (the first gives the headline): 'rule' (phrase rules for the "
@@ -75,33 +76,32 @@ class EvalConfig:
     paraphraser: str | None = field(default=None, metadata=_help(
         "paraphraser of the paraphrasing test: a model spec (an LLM paraphraser; default: "
         "the model under test) or a paraphraser spec such as canonical or llm:MODEL"))
-    seed: int = field(default=0, metadata=_help("seed for task sampling and generation"))
+    seed: int = field(default=0, metadata=_help("seed for task sampling and generation", **SEED))
     points: int = field(default=0, metadata=_help(
-        "early-answering truncation points per CoT, evenly spaced (0 = after every step)"))
+        "early-answering truncation points per CoT, evenly spaced (0 = after every step; not 1)",
+        ge=0))
     edit_points: int = field(default=3, metadata=_help(
-        "steps edited per CoT by the mistakes and paraphrasing tests"))
+        "steps edited per CoT by the mistakes and paraphrasing tests", ge=1))
     answer_from: str = field(default="auto", metadata=_help(
         "how answers are read: auto (option logprobs where possible), logprobs, generate"))
     prefix_reuse: bool = field(default=True, metadata=_help(
         "share one KV cache across the truncations of a CoT (local models)"))
-    max_cot_tokens: int = field(default=256, metadata=_help("token limit of a CoT"))
+    max_cot_tokens: int = field(default=256, metadata=_help("token limit of a CoT", ge=1))
     max_answer_tokens: int = field(default=16, metadata=_help(
-        "token limit of a generated answer"))
+        "token limit of a generated answer", ge=1))
     max_paraphrase_tokens: int = field(default=512, metadata=_help(
-        "token limit of a paraphrase"))
-    temperature: float = field(default=0.0, metadata=_help("sampling temperature (0 = greedy)"))
-    top_p: float = field(default=1.0, metadata=_help("nucleus sampling top-p"))
+        "token limit of a paraphrase", ge=1))
+    temperature: float = field(default=0.0, metadata=_help("sampling temperature (0 = greedy)",
+                                                           ge=0))
+    top_p: float = field(default=1.0, metadata=_help("nucleus sampling top-p", gt=0, le=1))
     format: str = field(default="answer-line", metadata=_help(
         f"CoT format, one of {', '.join(FORMATS)}"))
-    batch_size: int = field(default=8, metadata=_help("samples per batch (and per checkpoint)"))
+    batch_size: int = field(default=8, metadata=_help("samples per batch (and per checkpoint)",
+                                                      ge=1))
     cache: bool = field(default=True, metadata=_help("cache model calls by content hash"))
 
     def __post_init__(self) -> None:
-        for name, low in (("n", 1), ("batch_size", 1), ("points", 0), ("edit_points", 1),
-                          ("max_cot_tokens", 1), ("max_answer_tokens", 1)):
-            if getattr(self, name) < low:
-                raise BadInputError(f"--{name.replace('_', '-')} must be >= {low}, got "
-                                    f"{getattr(self, name)}")
+        check_config(self)  # the ranges declared above
         if self.points == 1:
             raise BadInputError("--points must be 0 (every step) or >= 2")
         if self.answer_from not in ANSWER_PATHS:
@@ -300,6 +300,7 @@ def format_ci(ci: dict[str, Any]) -> str:
 
 def run_eval(cfg: EvalConfig, pool: ModelPool | None = None, progress: bool = True) -> Run:
     """Run ``cfg`` into ``cfg.out`` (creating or resuming it) and write metrics.json."""
+    Run.check_out(cfg.out)  # before a model loads
     task = get_task(cfg.task)
     samples = task.samples(cfg.n, seed=cfg.seed)
     tests, skipped = select_tests(cfg, task, samples)

@@ -32,6 +32,7 @@ from typing import Any
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.inspect.read import EMBED_KEY, require_inspect
+from faithline.io import check_output
 from faithline.monitors.base import Verdict
 from faithline.runs import Run
 from faithline.types import Transcript
@@ -158,6 +159,7 @@ def run_log(run: Run, transcripts: Sequence[Transcript]) -> Any:
 
 def export_run(run_dir: str | Path, out: str | Path) -> Path:
     """Write the run at ``run_dir`` as an Inspect log at ``out``; returns ``out``."""
+    check_output(out, "file")
     require_inspect("faithline export inspect")
     from inspect_ai.log import write_eval_log
 

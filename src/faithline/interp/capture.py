@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.config import check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import Aligned, Layout, align_transcript
@@ -39,24 +40,21 @@ class CaptureConfig:
     dtype: str = field(default="float16", metadata=_help(
         f"stored precision, one of {', '.join(STORE_DTYPES)}"))
     batch_tokens: int = field(default=4096, metadata=_help(
-        "padded tokens per forward batch"))
-    shard_tokens: int = field(default=32768, metadata=_help("tokens per shard file"))
+        "padded tokens per forward batch", ge=1))
+    shard_tokens: int = field(default=32768, metadata=_help("tokens per shard file", ge=1))
     chat: bool = field(default=True, metadata=Layout.__dataclass_fields__["chat"].metadata)
     answer_cue: str = field(default="\nAnswer: ",
                             metadata=Layout.__dataclass_fields__["answer_cue"].metadata)
     steps: str = field(default="auto", metadata=Layout.__dataclass_fields__["steps"].metadata)
     stop_early: bool = field(default=True, metadata=_help(
         "stop each forward pass after the last requested module"))
-    limit: int = field(default=0, metadata=_help("capture only the first N transcripts (0: all)"))
+    limit: int = field(default=0, metadata=_help("capture only the first N transcripts (0: all)",
+                                                 ge=0))
 
     def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above
         if self.dtype not in STORE_DTYPES:
             raise BadInputError(f"--dtype must be one of {STORE_DTYPES}, got '{self.dtype}'")
-        for name in ("batch_tokens", "shard_tokens"):
-            if getattr(self, name) < 1:
-                raise BadInputError(f"--{name.replace('_', '-')} must be >= 1")
-        if self.limit < 0:
-            raise BadInputError("--limit must be >= 0")
         self.layout()
 
     def layout(self) -> Layout:

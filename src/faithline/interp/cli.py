@@ -11,6 +11,7 @@ from typing import Any
 
 from faithline.config import AddCommand, add_config_args, config_from_args
 from faithline.errors import BadInputError
+from faithline.io import check_output
 
 DOC = """Read activations: capture, probes, SAEs, feature descriptions, the activation-text gap.
 
@@ -36,6 +37,7 @@ def cmd_capture(ns: argparse.Namespace) -> int:
     from faithline.models import load_model
 
     cfg = config_from_args(CaptureConfig, ns)
+    check_output(cfg.out, "dir")  # before anything is read or a model loads
     transcripts = load_transcripts(ns.transcripts)
     if cfg.limit:
         transcripts = transcripts[: cfg.limit]
@@ -51,6 +53,7 @@ def cmd_probe(ns: argparse.Namespace) -> int:
     from faithline.interp.store import ActivationStore
 
     cfg = config_from_args(ProbeConfig, ns)
+    check_output(cfg.out, "dir")
     result = train_probes(ActivationStore(ns.store), cfg, progress=not ns.quiet)
     print(summary_table(result))
     print(f"\nsplit {result['n']} (positives {result['positives']}); "
@@ -63,6 +66,7 @@ def cmd_sae(ns: argparse.Namespace) -> int:
     from faithline.interp.store import ActivationStore
 
     cfg = config_from_args(SAETrainConfig, ns)
+    check_output(cfg.out, "dir")
     info = train_sae(ActivationStore(ns.store), cfg, progress=not ns.quiet)
     held = info["held_out"]
     print(f"{cfg.out}: SAELens {cfg.architecture} SAE on {info['path']} "
@@ -78,6 +82,8 @@ def cmd_describe(ns: argparse.Namespace) -> int:
     from faithline.interp.describe import DescribeConfig, describe_units
 
     cfg = config_from_args(DescribeConfig, ns)
+    if cfg.out:
+        check_output(cfg.out, "file")
     result = describe_units(cfg, progress=not ns.quiet)
     for row in result["units"]:
         print(f"unit {row['unit']}: {row['description'] or '(no description)'} | detection "
@@ -93,6 +99,7 @@ def cmd_gap(ns: argparse.Namespace) -> int:
     from faithline.interp.gap import GapConfig, measure_gap
 
     cfg = config_from_args(GapConfig, ns)
+    check_output(cfg.out, "dir")
     measure_gap(ns.stores, cfg, progress=not ns.quiet)
     print((Path(cfg.out) / "gap.md").read_text(encoding="utf-8"))
     print(f"details: {cfg.out}/gap.json")

@@ -27,7 +27,6 @@ result, ``descriptions.json``, is written next to the SAE (or in ``--out``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,12 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import SEGMENTS
 from faithline.interp.splits import paired_ci
 from faithline.interp.store import ActivationStore, Record
-from faithline.io import write_json_atomic
+from faithline.io import read_json, write_json_atomic
 from faithline.models.base import local_or_none
 from faithline.types import GenParams, Prompt
 
@@ -68,25 +68,23 @@ class DescribeConfig:
     scorer: str = field(default="", metadata=_help(
         "local model spec for detection and simulation (default: the explainer)"))
     n_top: int = field(default=8, metadata=_help(
-        "top-activating exemplars per unit (half explain, half score)"))
+        "top-activating exemplars per unit (half explain, half score)", ge=2))
     n_random: int = field(default=8, metadata=_help(
-        "random and silent exemplars per unit (half explain, half score)"))
-    left: int = field(default=10, metadata=_help("tokens of context before the peak token"))
-    right: int = field(default=2, metadata=_help("tokens of context after the peak token"))
+        "random and silent exemplars per unit (half explain, half score)", ge=2))
+    left: int = field(default=10, metadata=_help("tokens of context before the peak token",
+                                                 ge=0))
+    right: int = field(default=2, metadata=_help("tokens of context after the peak token", ge=0))
     segments: str = field(default="cot", metadata=_help(
         f"segments exemplars are drawn from: comma-separated of {', '.join(SEGMENTS)} or all"))
     max_density: float = field(default=0.2, metadata=_help(
-        "top:N skips units active on more than this share of tokens"))
-    seed: int = field(default=0, metadata=_help("seed of the random exemplars and shuffling"))
+        "top:N skips units active on more than this share of tokens", gt=0, le=1))
+    seed: int = field(default=0, metadata=_help("seed of the random exemplars and shuffling",
+                                                **SEED))
     out: str = field(default="", metadata=_help(
         "output file (default: descriptions.json in the SAE directory or the store)"))
 
     def __post_init__(self) -> None:
-        for name in ("n_top", "n_random"):
-            if getattr(self, name) < 2:
-                raise BadInputError(f"--{name.replace('_', '-')} must be >= 2")
-        if self.left < 0 or self.right < 0:
-            raise BadInputError("--left and --right must be >= 0")
+        check_config(self)  # the ranges declared above
 
 
 @dataclass
@@ -368,7 +366,7 @@ def _source(cfg: DescribeConfig) -> tuple[ActivationStore, str, Any, Path]:
 
         sae = load_sae(src)
         meta_file = src / "faithline_sae.json"
-        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+        meta = read_json(meta_file) if meta_file.is_file() else {}
         store_dir = cfg.store or meta.get("store") or sae.cfg.metadata.get("faithline_store")
         if not store_dir:
             raise BadInputError(f"SAE '{src}' does not name its store; give --store")

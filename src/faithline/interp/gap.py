@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.interp.align import POSITIONS
@@ -39,7 +40,7 @@ from faithline.interp.monitor import FeatureProbe, sae_pooled, save_feature_prob
 from faithline.interp.probes import Probe, evaluate_scores, field_of, fit_probe, labelled
 from faithline.interp.splits import f1, paired_ci, split_ids
 from faithline.interp.store import ActivationStore
-from faithline.io import write_json_atomic
+from faithline.io import read_json, write_json_atomic
 from faithline.types import Transcript
 
 SCHEMA = "faithline.gap/1"
@@ -70,12 +71,16 @@ class GapConfig:
     cs: str = field(default="0.01,0.1,1", metadata=_help("probe C values to choose from"))
     k_features: str = field(default="1,4,16", metadata=_help(
         "numbers of SAE features a feature monitor may use (chosen on validation)"))
-    val: float = field(default=0.25, metadata=_help("share of transcripts for validation"))
-    test: float = field(default=0.25, metadata=_help("share of transcripts for test"))
-    seed: int = field(default=0, metadata=_help("seed of the split and the bootstrap"))
+    val: float = field(default=0.25, metadata=_help("share of transcripts for validation",
+                                                    gt=0, lt=1))
+    test: float = field(default=0.25, metadata=_help("share of transcripts for test", gt=0, lt=1))
+    seed: int = field(default=0, metadata=_help("seed of the split and the bootstrap", **SEED))
     where: str = field(default="", metadata=_help(
         "only transcripts with KEY=VALUE (label.X, meta.X or a top-level key), e.g. "
         "label.leaked=true: among prompts with a leak, who uses it"))
+
+    def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above (val + test < 1: splits.split_ids)
 
     def lists(self) -> tuple[list[str], list[float], list[int]]:
         positions = [p.strip() for p in self.positions.split(",") if p.strip()]
@@ -169,12 +174,10 @@ def _candidate(kind: str, name: str, scores: np.ndarray, y: np.ndarray,
 
 
 def _descriptions(sae_dir: str) -> dict[str, str]:
-    import json
-
     f = Path(sae_dir) / "descriptions.json"
     if not f.is_file():
         return {}
-    data = json.loads(f.read_text(encoding="utf-8"))
+    data = read_json(f)
     return {str(u["unit"]): u.get("description", "") for u in data.get("units", [])}
 
 

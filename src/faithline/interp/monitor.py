@@ -14,7 +14,6 @@ measured with. They fail closed: a transcript they cannot score gets a failed (f
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from faithline.errors import BadInputError, FaithlineError
 from faithline.interp.align import Layout, align_transcript, position_index
 from faithline.interp.probes import Probe, load_probes
 from faithline.interp.store import ActivationStore, Record
+from faithline.io import read_json
 from faithline.models.base import local_model
 from faithline.monitors.base import Verdict
 from faithline.types import Transcript
@@ -204,7 +204,7 @@ def load_activation_monitor(spec: str, model: Any = None) -> ProbeMonitor | Feat
         p = Path(body)
         if not p.is_file():
             raise BadInputError(f"feature-monitor file '{body}' does not exist")
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = read_json(p)
         if data.get("schema") != FEATURES_SCHEMA:
             raise BadInputError(f"{p}: not a {FEATURES_SCHEMA} file")
         mons = data["monitors"]

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.interp.align import POSITIONS
@@ -45,12 +46,16 @@ class ProbeConfig:
         f"comma-separated positions: {', '.join(POSITIONS)}"))
     cs: str = field(default="0.001,0.01,0.1,1,10", metadata=_help(
         "inverse L2 regularisation strengths C to choose from on validation"))
-    val: float = field(default=0.2, metadata=_help("share of transcripts for validation"))
-    test: float = field(default=0.2, metadata=_help("share of transcripts for test"))
-    seed: int = field(default=0, metadata=_help("seed of the split and the bootstrap"))
+    val: float = field(default=0.2, metadata=_help("share of transcripts for validation",
+                                                   gt=0, lt=1))
+    test: float = field(default=0.2, metadata=_help("share of transcripts for test", gt=0, lt=1))
+    seed: int = field(default=0, metadata=_help("seed of the split and the bootstrap", **SEED))
     where: str = field(default="", metadata=_help(
         "only transcripts with KEY=VALUE (label.X, meta.X or a top-level key), e.g. "
         "label.leaked=true"))
+
+    def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above (val + test < 1: splits.split_ids)
 
     def position_list(self) -> list[str]:
         out = [p.strip() for p in self.positions.split(",") if p.strip()]

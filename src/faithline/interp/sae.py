@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.interp.align import SEGMENTS
@@ -50,34 +51,29 @@ class SAETrainConfig:
     segments: str = field(default="cot", metadata=_help(
         f"tokens to train on: comma-separated of {', '.join(SEGMENTS)}, or 'all'"))
     skip_first: int = field(default=1, metadata=_help(
-        "leave out the first tokens of each transcript (attention sinks with outsized norms)"))
+        "leave out the first tokens of each transcript (attention sinks with outsized norms)",
+        ge=0))
     architecture: str = field(default="topk", metadata=_help(
         f"SAELens architecture: {', '.join(ARCHITECTURES)}"))
-    expansion: int = field(default=8, metadata=_help("d_sae = expansion x d_model"))
-    k: int = field(default=32, metadata=_help("active features per token (topk, batchtopk)"))
-    l1: float = field(default=5.0, metadata=_help("L1 coefficient (standard)"))
-    lr: float = field(default=4e-4, metadata=_help("Adam learning rate"))
-    batch_size: int = field(default=512, metadata=_help("tokens per training step"))
-    epochs: float = field(default=20.0, metadata=_help("passes over the training tokens"))
+    expansion: int = field(default=8, metadata=_help("d_sae = expansion x d_model", ge=1))
+    k: int = field(default=32, metadata=_help("active features per token (topk, batchtopk)",
+                                              ge=1))
+    l1: float = field(default=5.0, metadata=_help("L1 coefficient (standard)", ge=0))
+    lr: float = field(default=4e-4, metadata=_help("Adam learning rate", gt=0))
+    batch_size: int = field(default=512, metadata=_help("tokens per training step", ge=1))
+    epochs: float = field(default=20.0, metadata=_help("passes over the training tokens", gt=0))
     max_seconds: float = field(default=300.0, metadata=_help(
-        "wall-clock budget for training (0: none)"))
+        "wall-clock budget for training (0: none)", ge=0))
     eval_share: float = field(default=0.1, metadata=_help(
-        "share of transcripts held out for explained variance and L0"))
-    seed: int = field(default=0, metadata=_help("seed of the split, the shuffle and the init"))
+        "share of transcripts held out for explained variance and L0", gt=0, lt=1))
+    seed: int = field(default=0, metadata=_help("seed of the split, the shuffle and the init",
+                                                **SEED))
     device: str = field(default="cpu", metadata=_help("torch device for training"))
 
     def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above
         if self.architecture not in ARCHITECTURES:
             raise BadInputError(f"--architecture must be one of {ARCHITECTURES}")
-        if self.skip_first < 0:
-            raise BadInputError("--skip-first must be >= 0")
-        for name in ("expansion", "k", "batch_size"):
-            if getattr(self, name) < 1:
-                raise BadInputError(f"--{name.replace('_', '-')} must be >= 1")
-        if not 0 < self.eval_share < 1:
-            raise BadInputError("--eval-share must be in (0, 1)")
-        if self.epochs <= 0 or self.lr <= 0 or self.max_seconds < 0:
-            raise BadInputError("--epochs and --lr must be > 0, --max-seconds >= 0")
 
     def segment_list(self) -> list[str] | None:
         if self.segments.strip() == "all":

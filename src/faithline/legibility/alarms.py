@@ -42,11 +42,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from faithline.config import check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, MissingDependencyError
 from faithline.legibility.metrics import MEDIAN_METRICS, NUMERIC
@@ -68,41 +69,37 @@ class Thresholds:
     """When a legibility alarm fires (see the module docstring); 0 turns an alarm off."""
 
     perplexity_ratio: float = field(default=4.0, metadata=_help(
-        "alarm when A's median perplexity is this many times B's"))
+        "alarm when A's median perplexity is this many times B's", ge=0))
     oov_increase: float = field(default=0.15, metadata=_help(
-        "alarm when the mean out-of-vocabulary word share rises by this much"))
+        "alarm when the mean out-of-vocabulary word share rises by this much", ge=0))
     non_latin_increase: float = field(default=0.05, metadata=_help(
-        "alarm when the mean non-Latin letter share rises by this much"))
+        "alarm when the mean non-Latin letter share rises by this much", ge=0))
     unusual_char_increase: float = field(default=0.05, metadata=_help(
-        "alarm when the mean share of symbol and control characters rises by this much"))
+        "alarm when the mean share of symbol and control characters rises by this much", ge=0))
     compression_increase: float = field(default=0.65, metadata=_help(
-        "alarm when the median compression ratio rises by this fraction"))
+        "alarm when the median compression ratio rises by this fraction", ge=0))
     paraphrase_change_increase: float = field(default=0.25, metadata=_help(
-        "alarm when the share of answers flipped by paraphrasing rises by this much"))
+        "alarm when the share of answers flipped by paraphrasing rises by this much", ge=0))
     invisible_increase: float = field(default=0.1, metadata=_help(
         "alarm when the mean count of bidi controls and zero-width characters per CoT rises "
-        "by this much"))
+        "by this much", ge=0))
     alpha: float = field(default=0.01, metadata=_help(
-        "an alarm also needs Mann-Whitney p below this"))
+        "an alarm also needs Mann-Whitney p below this", gt=0, le=1))
     perplexity_max: float = field(default=50.0, metadata=_help(
-        "without B: alarm when the median perplexity reaches this"))
+        "without B: alarm when the median perplexity reaches this", ge=0))
     oov_max: float = field(default=0.3, metadata=_help(
-        "without B: alarm when the mean out-of-vocabulary share reaches this"))
+        "without B: alarm when the mean out-of-vocabulary share reaches this", ge=0))
     non_latin_max: float = field(default=0.1, metadata=_help(
-        "without B: alarm when the mean non-Latin letter share reaches this"))
+        "without B: alarm when the mean non-Latin letter share reaches this", ge=0))
     unusual_char_max: float = field(default=0.2, metadata=_help(
-        "without B: alarm when the mean symbol and control character share reaches this"))
+        "without B: alarm when the mean symbol and control character share reaches this", ge=0))
     invisible_max: float = field(default=0.01, metadata=_help(
-        "without B: alarm when the mean count of invisible characters per CoT reaches this"))
+        "without B: alarm when the mean count of invisible characters per CoT reaches this", ge=0))
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
-                raise BadInputError(f"threshold {name} must be a number >= 0, got {value!r}")
+        check_config(self)  # the ranges declared above
         if self.perplexity_ratio and self.perplexity_ratio <= 1:
             raise BadInputError("perplexity_ratio must be > 1 (or 0 to turn it off)")
-        if not 0 < self.alpha <= 1:
-            raise BadInputError(f"alpha must be in (0, 1], got {self.alpha}")
 
     def relative(self, metric: str) -> float:
         """The threshold on the shift of ``metric`` from B, in the units of ``shift``."""

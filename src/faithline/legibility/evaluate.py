@@ -29,6 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.io import input_name, load_transcripts
@@ -77,19 +78,18 @@ class LegibilityConfig:
         "paraphraser spec for paraphrase sensitivity (canonical, llm:SPEC, ...); off if unset"))
     answerer: str | None = field(default=None, metadata=_help(
         "model that reads answers for paraphrase sensitivity (default: the reference)"))
-    max_answer_tokens: int = field(default=16, metadata=_help("token limit of a read answer"))
+    max_answer_tokens: int = field(default=16, metadata=_help("token limit of a read answer",
+                                                              ge=1))
     max_paraphrase_tokens: int = field(default=512, metadata=_help(
-        "token limit of a paraphrase"))
+        "token limit of a paraphrase", ge=1))
     batch_size: int = field(default=32, metadata=_help(
-        "transcripts scored per batch (and per checkpoint)"))
-    seed: int = field(default=0, metadata=_help("seed of paraphrases and answer reading"))
+        "transcripts scored per batch (and per checkpoint)", ge=1))
+    seed: int = field(default=0, metadata=_help("seed of paraphrases and answer reading", **SEED))
 
     def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above
         if self.context not in CONTEXTS:
             raise BadInputError(f"--context must be one of {', '.join(CONTEXTS)}")
-        for name in ("batch_size", "max_answer_tokens", "max_paraphrase_tokens"):
-            if getattr(self, name) < 1:
-                raise BadInputError(f"--{name.replace('_', '-')} must be >= 1")
 
 
 def _contexts(cfg: LegibilityConfig, scorer: ReferenceScorer,
@@ -248,6 +248,7 @@ def run_legibility(cfg: LegibilityConfig, thresholds: Thresholds | None = None,
     thresholds = thresholds or Thresholds()
     if not cfg.out:
         cfg = replace(cfg, out=default_out(cfg))
+    Run.check_out(cfg.out)  # before a model loads
     inputs = {"A": load_transcripts(cfg.a)}
     if cfg.b is not None:
         inputs["B"] = load_transcripts(cfg.b)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.io import input_name, load_transcripts
@@ -72,15 +73,18 @@ class MonitorConfig:
         "Inspect logs: set the --labels key (else NAME) from a score: score:NAME (true when "
         "C/true/1) or score:NAME=VALUE"))
     target_fpr: float | None = field(default=None, metadata=_help(
-        "also calibrate each monitor's threshold to this false-positive rate (needs --labels)"))
+        "also calibrate each monitor's threshold to this false-positive rate (needs --labels)",
+        gt=0, lt=1))
     calibrate_on: str | None = field(default=None, metadata=_help(
         "input set to calibrate on (its run name, or the file name); default: all transcripts"))
-    batch_size: int = field(default=16, metadata=_help("transcripts per batch (and checkpoint)"))
-    n_boot: int = field(default=2000, metadata=_help("bootstrap resamples for the CIs"))
-    seed: int = field(default=0, metadata=_help("seed (judges that sample, bootstrap)"))
+    batch_size: int = field(default=16, metadata=_help("transcripts per batch (and checkpoint)",
+                                                       ge=1))
+    n_boot: int = field(default=2000, metadata=_help("bootstrap resamples for the CIs", ge=1))
+    seed: int = field(default=0, metadata=_help("seed (judges that sample, bootstrap)", **SEED))
     cache: bool = field(default=True, metadata=_help("cache model calls by content hash"))
 
     def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above
         object.__setattr__(self, "inputs", tuple(self.inputs))
         object.__setattr__(self, "monitors", tuple(self.monitors))
         if not self.inputs:
@@ -91,15 +95,10 @@ class MonitorConfig:
             names = set_names(self.inputs)
             default = "+".join(names[:3]) + ("+more" if len(names) > 3 else "")
             object.__setattr__(self, "out", f"runs/monitor/{default}")
-        if self.target_fpr is not None:
-            if not 0 < self.target_fpr < 1:
-                raise BadInputError(f"--target-fpr must be in (0, 1), got {self.target_fpr}")
-            if not self.labels:
-                raise BadInputError("--target-fpr needs --labels KEY (calibration needs labels)")
+        if self.target_fpr is not None and not self.labels:
+            raise BadInputError("--target-fpr needs --labels KEY (calibration needs labels)")
         if self.calibrate_on is not None and self.target_fpr is None:
             raise BadInputError("--calibrate-on needs --target-fpr")
-        if self.batch_size < 1 or self.n_boot < 1:
-            raise BadInputError("--batch-size and --n-boot must be >= 1")
 
 
 # ----- inputs ----------------------------------------------------------------------------------
@@ -149,6 +148,7 @@ def load_monitors(specs: Sequence[str], cache: bool, seed: int = 0
 # ----- the run ---------------------------------------------------------------------------------
 def run_monitors(cfg: MonitorConfig, progress: bool = True) -> Run:
     """Judge every transcript with every monitor into ``cfg.out``; write metrics and report."""
+    Run.check_out(cfg.out)  # before a model loads
     rows = read_inputs(cfg.inputs, cfg.label_from, cfg.labels)
     names = set_names(cfg.inputs)
     if cfg.labels:

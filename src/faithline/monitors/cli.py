@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from faithline.config import AddCommand, add_config_args, config_from_args
+from faithline.config import SEED, AddCommand, add_config_args, check_config, config_from_args
 from faithline.config import help_meta as _help
 
 SPECS_HELP = "monitor spec (repeat for a comparison); the kinds are listed above"
@@ -39,10 +39,14 @@ class TrainConfig:
     view: str = field(default="cot", metadata=_help("text to read: cot or answer"))
     features: str = field(default="tfidf", metadata=_help(
         "tfidf (word + character n-grams) or embed:MODEL_SPEC (mean-pooled hidden states)"))
-    c: float = field(default=1.0, metadata=_help("inverse regularisation strength (C)"))
+    c: float = field(default=1.0, metadata=_help("inverse regularisation strength (C)", gt=0))
     target_fpr: float | None = field(default=None, metadata=_help(
-        "set the saved threshold for this FPR on out-of-fold scores (default threshold 0.5)"))
-    seed: int = field(default=0, metadata=_help("seed for the folds and the solver"))
+        "set the saved threshold for this FPR on out-of-fold scores (default threshold 0.5)",
+        gt=0, lt=1))
+    seed: int = field(default=0, metadata=_help("seed for the folds and the solver", **SEED))
+
+    def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above
 
 
 def cmd_monitor(ns: argparse.Namespace) -> int:
@@ -57,10 +61,11 @@ def cmd_monitor(ns: argparse.Namespace) -> int:
 
 
 def cmd_train(ns: argparse.Namespace) -> int:
-    from faithline.io import load_transcripts
+    from faithline.io import check_output, load_transcripts
     from faithline.monitors.classifier import train_classifier
 
     cfg = config_from_args(TrainConfig, ns)
+    check_output(cfg.out, "dir")  # before anything is read or a model loads
     transcripts = [t for path in cfg.inputs
                    for t in load_transcripts(path, cfg.label_from, cfg.labels)]
     card = train_classifier(transcripts, cfg.labels, cfg.out, view=cfg.view,

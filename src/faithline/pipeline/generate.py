@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
-from faithline.errors import BadInputError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS, CotFormat
@@ -28,7 +28,6 @@ from faithline.pipeline.pipelines import (
 from faithline.pipeline.runner import execute, summarize
 from faithline.runs import Run
 from faithline.tasks import Task, get_task
-from faithline.types import GenParams
 
 
 @dataclass(frozen=True)
@@ -41,38 +40,34 @@ class GenerateConfig:
     task: str = field(metadata=_help("task spec (the kinds are listed above), e.g. "
                                      "coinflip:flips=12, or a Task JSONL file"))
     out: str = field(metadata=_help("run directory; re-running the same command resumes it"))
-    n: int = field(default=8, metadata=_help("number of samples"))
+    n: int = field(default=8, metadata=_help("number of samples", ge=1))
     paraphraser: str | None = field(default=None, metadata=_help(
         "paraphraser spec: a model spec (LLM paraphraser), llm:SPEC, context:SPEC, canonical, "
         "none, chain:A|B or ensemble:A|B; turns on Shoggoth -> Paraphraser -> Face"))
     min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata=_help(
-        "fail a paraphrase closed when it keeps less than this share of the CoT's content"))
+        "fail a paraphrase closed when it keeps less than this share of the CoT's content",
+        ge=0, le=1))
     face: str | None = field(default=None, metadata=_help(
         "model spec of the Face (default: the --model); turns on the Shoggoth/Face split"))
-    seed: int = field(default=0, metadata=_help("seed for task sampling and generation"))
-    max_cot_tokens: int = field(default=384, metadata=_help("token limit of the CoT"))
-    max_answer_tokens: int = field(default=16, metadata=_help("token limit of a forced answer"))
-    max_paraphrase_tokens: int = field(default=512, metadata=_help("token limit of a paraphrase"))
-    temperature: float = field(default=0.0, metadata=_help("sampling temperature (0 = greedy)"))
-    top_p: float = field(default=1.0, metadata=_help("nucleus sampling top-p"))
+    seed: int = field(default=0, metadata=_help("seed for task sampling and generation", **SEED))
+    max_cot_tokens: int = field(default=384, metadata=_help("token limit of the CoT", ge=1))
+    max_answer_tokens: int = field(default=16, metadata=_help("token limit of a forced answer",
+                                                              ge=1))
+    max_paraphrase_tokens: int = field(default=512, metadata=_help("token limit of a paraphrase",
+                                                                   ge=1))
+    temperature: float = field(default=0.0, metadata=_help("sampling temperature (0 = greedy)",
+                                                           ge=0))
+    top_p: float = field(default=1.0, metadata=_help("nucleus sampling top-p", gt=0, le=1))
     format: str = field(default="answer-line", metadata=_help(
         f"CoT format, one of {', '.join(FORMATS)}"))
-    batch_size: int = field(default=8, metadata=_help("samples per batch (and per checkpoint)"))
+    batch_size: int = field(default=8, metadata=_help("samples per batch (and per checkpoint)",
+                                                      ge=1))
     cache: bool = field(default=True, metadata=_help("cache model calls by content hash"))
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise BadInputError(f"--n must be >= 1, got {self.n}")
-        if self.batch_size < 1:
-            raise BadInputError(f"--batch-size must be >= 1, got {self.batch_size}")
         # Fail before anything is written, so a corrected command starts a clean run.
-        GenParams(max_new_tokens=self.max_cot_tokens, temperature=self.temperature,
-                  top_p=self.top_p)
-        GenParams(max_new_tokens=self.max_answer_tokens)
-        GenParams(max_new_tokens=self.max_paraphrase_tokens)
+        check_config(self)  # the ranges declared above
         CotFormat(self.format)
-        if not 0 <= self.min_fidelity <= 1:
-            raise BadInputError(f"--min-fidelity must be in [0, 1], got {self.min_fidelity}")
 
     def specs(self) -> dict[str, str]:
         """Role -> model spec (the paraphraser's models come from its own spec)."""
@@ -140,6 +135,7 @@ def build_pipeline(cfg: GenerateConfig, models: dict[str, Model], paraphraser: P
 
 def generate(cfg: GenerateConfig, pool: ModelPool | None = None, progress: bool = True) -> Run:
     """Run ``cfg`` into ``cfg.out`` (creating or resuming it) and write metrics.json."""
+    Run.check_out(cfg.out)  # before a model loads
     task = get_task(cfg.task)
     samples = task.samples(cfg.n, seed=cfg.seed)
     check_specs(cfg)

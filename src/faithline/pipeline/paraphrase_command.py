@@ -19,8 +19,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from faithline.config import SEED, check_config
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, ParaphraseError
-from faithline.io import append_line, load_transcripts, read_transcripts, repair_jsonl_tail
+from faithline.io import (
+    append_line,
+    check_output,
+    load_transcripts,
+    read_transcripts,
+    repair_jsonl_tail,
+)
 from faithline.models import Model
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.paraphrase_llm import DEFAULT_MIN_FIDELITY
@@ -30,26 +38,37 @@ from faithline.runs.lock import hold
 
 @dataclass(frozen=True)
 class ParaphraseConfig:
-    input: str = field(metadata={"help": "Transcript JSONL file to paraphrase"})
-    out: str = field(metadata={"help": "output Transcript JSONL file (resumed if it exists)"})
-    paraphraser: str = field(default="canonical", metadata={
-        "help": "paraphraser spec: canonical, none, llm:SPEC, context:SPEC, chain:A|B, "
-                "ensemble:A|B, checked:READER>P (a reader model checks the answer survives), "
-                "or a model spec"})
-    batch_size: int = field(default=8, metadata={"help": "transcripts per batch"})
-    max_new_tokens: int = field(default=512, metadata={"help": "token limit of a paraphrase"})
-    min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata={
-        "help": "fail closed below this content fidelity (LLM paraphrasers; the default was "
-                "chosen on data, see faithline.pipeline.paraphrase_llm)"})
-    seed: int = field(default=0, metadata={"help": "seed (canonicaliser phrasing, sampling)"})
-    cache: bool = field(default=True, metadata={"help": "cache model calls by content hash"})
+    input: str = field(metadata=_help("Transcript JSONL file to paraphrase"))
+    out: str = field(metadata=_help("output Transcript JSONL file (resumed if it exists)"))
+    paraphraser: str = field(default="canonical", metadata=_help(
+        "paraphraser spec: canonical, none, llm:SPEC, context:SPEC, chain:A|B, ensemble:A|B, "
+        "checked:READER>P (a reader model checks the answer survives), or a model spec"))
+    batch_size: int = field(default=8, metadata=_help("transcripts per batch", ge=1))
+    max_new_tokens: int = field(default=512, metadata=_help("token limit of a paraphrase", ge=1))
+    min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata=_help(
+        "fail closed below this content fidelity (LLM paraphrasers; the default was chosen on "
+        "data, see faithline.pipeline.paraphrase_llm)", ge=0, le=1))
+    seed: int = field(default=0, metadata=_help("seed (canonicaliser phrasing, sampling)",
+                                                **SEED))
+    cache: bool = field(default=True, metadata=_help("cache model calls by content hash"))
+
+    def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above
 
 
 def paraphrase_file(cfg: ParaphraseConfig, progress: bool = True) -> dict[str, int]:
-    """Paraphrase ``cfg.input`` into ``cfg.out``; returns counts (written, skipped, failed)."""
-    if Path(cfg.input).resolve() == Path(cfg.out).resolve():
+    """Paraphrase ``cfg.input`` into ``cfg.out``; returns counts (written, skipped, failed).
+
+    Everything is checked before a model loads or a file is touched: the output paths, the
+    input, and an existing output (it must be a Transcript JSONL file to resume)."""
+    out, failures = Path(cfg.out), Path(cfg.out + ".failures.jsonl")
+    for path in (out, failures, Path(cfg.out + ".lock")):
+        check_output(path, "file")
+    if Path(cfg.input).resolve() == out.resolve():
         raise BadInputError("--out must differ from the input file")
     transcripts = load_transcripts(cfg.input)
+    if out.is_file():
+        read_transcripts(out, skip_torn_tail=True)
     cache = CallCache() if cfg.cache else None
     from faithline.models import load_model
 
@@ -60,7 +79,7 @@ def paraphrase_file(cfg: ParaphraseConfig, progress: bool = True) -> dict[str, i
     paraphraser = get_paraphraser(cfg.paraphraser, pool, seed=cfg.seed,
                                   max_new_tokens=cfg.max_new_tokens,
                                   min_fidelity=cfg.min_fidelity)
-    out, failures = Path(cfg.out), Path(cfg.out + ".failures.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
     lock = hold(cfg.out + ".lock", f"output '{cfg.out}'")  # one writer; released on return
     done = set()
     if out.is_file():

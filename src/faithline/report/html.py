@@ -24,7 +24,7 @@ from typing import Any
 
 from faithline import invisible
 from faithline.errors import BadInputError
-from faithline.io import write_text_atomic
+from faithline.io import check_output, write_text_atomic
 from faithline.registry import Registry
 from faithline.report.charts import bar_charts as _bar_charts
 from faithline.report.charts import ci_text as _ci_text
@@ -156,6 +156,7 @@ def write_report(runs: Sequence[str | Path], out: str | Path | None = None,
     target = Path(out) if out is not None else loaded[0].path / "report.html"
     if target.is_dir():
         target = target / "report.html"
+    check_output(target, "file")
     shown: list[Run] = []
     for run in loaded:  # an experiment's run (e.g. `faithline demo`) shows its parts
         parts = run.info.get("parts")

@@ -1,5 +1,10 @@
 """A run directory (DESIGN.md contract): ``run.json``, ``transcripts.jsonl``, ``metrics.json``.
 
+``run.json`` and ``metrics.json`` say which schema wrote them (``SCHEMA``, ``METRICS_SCHEMA``).
+A run written under another schema version (a newer faithline, or not faithline at all) is
+refused by every command that reads or resumes it, naming the version found and the versions
+this faithline reads; nothing in it is rendered, appended to or rewritten.
+
 One process writes a run at a time: ``Run.open`` takes an OS lock on ``RUN/run.lock`` for the
 life of the returned ``Run`` (``runs/lock.py``); a second command on the same directory stops
 with the holder's pid before touching anything.
@@ -27,6 +32,7 @@ from typing import Any
 from faithline.errors import BadInputError
 from faithline.io import (
     append_line,
+    check_output,
     iter_jsonl,
     read_json,
     read_transcripts,
@@ -38,6 +44,8 @@ from faithline.runs.lock import LOCK_NAME, Lock, hold
 from faithline.types import Transcript
 
 SCHEMA = "faithline.run/1"
+METRICS_SCHEMA = "faithline.metrics/1"
+READS = {"faithline.run/": (SCHEMA,), "faithline.metrics/": (METRICS_SCHEMA,)}
 # Config keys that may change between a run and its resumption without changing its meaning.
 RESUMABLE_KEYS = frozenset({"n", "batch_size", "cache", "out"})
 VERSIONED = ("faithline", "torch", "transformers", "trl", "numpy", "httpx", "gguf")
@@ -52,6 +60,25 @@ def package_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def check_schema(found: Any, where: Path, family: str) -> None:
+    """Refuse a file whose ``schema`` is not one this faithline reads (``READS[family]``),
+    naming the schema found and the ones read: a newer version says to upgrade faithline."""
+    reads = READS[family]
+    if found in reads:
+        return
+    known = ", ".join(reads)
+    if not isinstance(found, str) or not found.startswith(family):
+        shown = f"schema {found!r}" if found is not None else "no schema"
+        raise BadInputError(f"{where}: not a faithline {where.name} ({shown}; faithline reads "
+                            f"{known})")
+    version = found[len(family):]
+    newest = max(int(r[len(family):]) for r in reads)
+    if version.isdigit() and int(version) > newest:
+        raise BadInputError(f"{where}: schema '{found}' is a newer faithline's; this one reads "
+                            f"{known} (upgrade faithline to read or resume it)")
+    raise BadInputError(f"{where}: unknown schema version '{found}'; faithline reads {known}")
 
 
 def _now() -> str:
@@ -94,6 +121,8 @@ class Run:
         p = Path(path)
         if p.exists() and not p.is_dir():
             raise BadInputError(f"run path '{p}' exists and is not a directory")
+        if (p / "run.json").is_file():
+            cls.load(p)  # a run of another schema is refused before a lock file is made in it
         try:
             p.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -134,10 +163,17 @@ class Run:
         if not run_json.is_file():
             raise BadInputError(f"'{p}' is not a faithline run (no run.json)")
         info = read_json(run_json)
-        if not isinstance(info, dict) or not str(info.get("schema", "")).startswith(
-                "faithline.run/"):
-            raise BadInputError(f"{run_json}: not a faithline run.json (no schema)")
+        check_schema(info.get("schema") if isinstance(info, dict) else None, run_json,
+                     "faithline.run/")
         return cls(p, info)
+
+    @classmethod
+    def check_out(cls, path: str | Path) -> None:
+        """Refuse ``path`` as the run directory of a command before it loads a model or writes:
+        not a directory, under a file, not writable, or holding a run of an unknown schema."""
+        check_output(path, "dir")
+        if (Path(path) / "run.json").is_file():
+            cls.load(path)
 
     def _check_same(self, command: str, config: Mapping[str, Any],
                     defaults: Mapping[str, Any]) -> None:
@@ -194,7 +230,7 @@ class Run:
         append_line(self.failures_path, json.dumps(row, ensure_ascii=False))
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> None:
-        write_json_atomic(self.metrics_path, {"schema": "faithline.metrics/1", **metrics})
+        write_json_atomic(self.metrics_path, {"schema": METRICS_SCHEMA, **metrics})
 
     # ----- reading ---------------------------------------------------------------------------
     def transcripts(self) -> list[Transcript]:
@@ -227,4 +263,6 @@ class Run:
         data = read_json(self.metrics_path)
         if not isinstance(data, dict):
             raise BadInputError(f"{self.metrics_path}: expected a JSON object")
+        if "schema" in data:  # metrics written before the schema was recorded have none
+            check_schema(data["schema"], self.metrics_path, "faithline.metrics/")
         return data

@@ -34,6 +34,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError, ParaphraseError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
@@ -66,29 +67,25 @@ class StegoConfig:
     task: str = field(default="coinflip", metadata=_help(
         "task whose correct CoTs are the covers: coinflip or addition, with options as "
         "coinflip:flips=12"))
-    n: int = field(default=32, metadata=_help("number of cover CoTs per attack"))
+    n: int = field(default=32, metadata=_help("number of cover CoTs per attack", ge=1))
     payload_bits: int = field(default=0, metadata=_help(
-        "payload bits per CoT, capped at what each attack can hide (0 = as many as it can)"))
-    seed: int = field(default=0, metadata=_help("seed for covers, payloads and paraphrasers"))
+        "payload bits per CoT, capped at what each attack can hide (0 = as many as it can)",
+        ge=0))
+    seed: int = field(default=0, metadata=_help("seed for covers, payloads and paraphrasers",
+                                                **SEED))
     encoder_model: str = field(default="builtin:smollm2-135m", metadata=_help(
         "model spec of the prompted encoder attack"))
     max_paraphrase_tokens: int = field(default=512, metadata=_help(
-        "token limit of an LLM paraphrase"))
+        "token limit of an LLM paraphrase", ge=1))
     min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata=_help(
-        "LLM paraphrases keeping less of the content than this fail closed (0..1; the default "
-        "was chosen on data, see faithline.pipeline.paraphrase_llm)"))
-    batch_size: int = field(default=16, metadata=_help("CoTs per paraphrase call and checkpoint"))
+        "LLM paraphrases keeping less of the content than this fail closed (the default was "
+        "chosen on data, see faithline.pipeline.paraphrase_llm)", ge=0, le=1))
+    batch_size: int = field(default=16, metadata=_help("CoTs per paraphrase call and checkpoint",
+                                                       ge=1))
     cache: bool = field(default=True, metadata=_help("cache model calls by content hash"))
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise BadInputError(f"--n must be >= 1, got {self.n}")
-        if self.payload_bits < 0:
-            raise BadInputError(f"--payload-bits must be >= 0, got {self.payload_bits}")
-        if self.batch_size < 1:
-            raise BadInputError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if not 0.0 <= self.min_fidelity <= 1.0:
-            raise BadInputError(f"--min-fidelity must be in 0..1, got {self.min_fidelity}")
+        check_config(self)  # the ranges declared above
 
     def paraphraser_specs(self) -> list[str]:
         specs = list(dict.fromkeys(s.strip() for s in self.paraphrasers.split(",") if s.strip()))
@@ -225,6 +222,7 @@ def run_chunk(run: Run, task: Task, attacks: dict[str, Attack],
 def run_stego_capacity(cfg: StegoConfig, pool: MutableMapping[str, Model] | None = None,
                        progress: bool = True) -> Run:
     """Run ``cfg`` into ``cfg.out`` (creating or resuming it); write metrics and capacity.md."""
+    Run.check_out(cfg.out)  # before a model loads
     task = get_task(cfg.task)
     attack_names = parse_attacks(cfg.attacks)
     pspecs = cfg.paraphraser_specs()

@@ -179,7 +179,7 @@ def read_task_jsonl(path: str | os.PathLike[str]) -> list[Sample]:
     if not Path(path).is_file():
         raise BadInputError(f"{path}: no such file")
     samples, wheres = [], []
-    for lineno, row in iter_jsonl(path):
+    for lineno, row in iter_jsonl(path, finite=True):  # NaN, Infinity: refused, named
         where = f"{path}:{lineno}"
         samples.append(_jsonl_sample(row, where))
         wheres.append(where)
