@@ -9,11 +9,17 @@ of CoTs must see them, and paraphrasers must not pass them on:
     reveal("a\u202eb")   # 'a⟨U+202E⟩b': what the report shows
     strip("a\u200bb")    # ('ab', 1): what the LLM paraphraser does
     count("a\u200bb")    # 1: the legibility metric ``invisible_chars``
+    for_terminal("\x1b[2Jok")  # '⟨U+001B⟩[2Jok': what the terminal shows (cli/terminal.py)
 
 The set (``RANGES``) is the bidi controls (ALM, LRM, RLM, LRE..RLO, LRI..PDI) and the characters
 that render as nothing: zero-width space, non-joiner and joiner, word joiner and the invisible
 operators, BOM, soft hyphen, combining grapheme joiner, the Mongolian vowel separator, Hangul
 fillers, variation selectors (except U+FE0E/U+FE0F, which choose text or emoji style) and tags.
+
+A terminal also acts on control characters instead of showing them: ESC starts the sequences
+that clear the screen, move the cursor or recolour text, CR returns to the start of the line,
+U+009B is a one-character CSI. ``for_terminal`` marks those too (``CONTROLS``), so a transcript
+id or a model's text quoted in an error message cannot rewrite what the reader sees.
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ RANGES: tuple[tuple[int, int], ...] = (
     (0xE0100, 0xE01EF),  # variation selectors 17-256
 )
 PATTERN = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in RANGES) + "]")
+# C0 controls, DEL and C1 controls, and the line and paragraph separators.
+CONTROLS: tuple[tuple[int, int], ...] = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x2029))
+TERMINAL = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in RANGES + CONTROLS)
+                      + "]")
 
 
 def mark(ch: str) -> str:
@@ -64,3 +74,9 @@ def strip(text: str) -> tuple[str, int]:
 def count(text: str) -> int:
     """How many invisible characters ``text`` holds."""
     return len(PATTERN.findall(text))
+
+
+def for_terminal(text: str, keep: str = "") -> str:
+    """``text`` safe to print: invisible and control characters replaced by their marks, except
+    those in ``keep`` (a stream of progress lines keeps newline, carriage return and tab)."""
+    return TERMINAL.sub(lambda m: m.group() if m.group() in keep else mark(m.group()), text)

@@ -9,7 +9,9 @@
     faithline export inspect runs/cf --out cf.eval
     faithline serve --model builtin:smollm2-135m --port 8000
 
-Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal failure (a bug).
+Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal failure (a bug), 130 and
+143 interrupted by Ctrl-C or SIGTERM (re-run the same command to resume). Control and invisible
+characters are shown as marks on the terminal (``faithline.cli.terminal``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from faithline import __version__
+from faithline.cli.terminal import Terminated, guarded
 from faithline.config import COMMANDS, AddCommand, Handler, add_config_args, config_from_args
 from faithline.errors import FaithlineError
+from faithline.invisible import for_terminal
 
 
 class Parser(argparse.ArgumentParser):
@@ -29,7 +33,7 @@ class Parser(argparse.ArgumentParser):
     prints the whole usage block, which buries the reason)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {for_terminal(message)} (see '{self.prog} --help')\n")
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -74,17 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    ns = parser.parse_args(argv)
-    try:
-        return int(ns.handler(ns))
-    except FaithlineError as e:
-        print(f"faithline {ns.command}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"faithline {ns.command}: interrupted; re-run the same command to resume",
-              file=sys.stderr)
-        return 130
+    with guarded():
+        parser = build_parser()
+        ns = parser.parse_args(argv)
+        try:
+            return int(ns.handler(ns))
+        except FaithlineError as e:
+            print(f"faithline {ns.command}: error: {for_terminal(str(e))}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as e:
+            how = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+            print(f"faithline {ns.command}: {how}; re-run the same command to resume",
+                  file=sys.stderr)
+            return Terminated.exit_code if isinstance(e, Terminated) else 130
 
 
 if __name__ == "__main__":
