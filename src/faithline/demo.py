@@ -34,11 +34,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from faithline.config import check_config
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.registry import Registry
 from faithline.runs.run import Run
 from faithline.train.arms import DEMO_ARMS, parse_arm
-from faithline.train.organism import OrganismConfig, train_organism
+from faithline.train.organism import LANGUAGES, OrganismConfig, train_organism
 
 MONITOR = "rule:leak"  # the pressure monitor of every arm (RLConfig's default)
 QUICK_ORGANISM = OrganismConfig(examples=4096, batch_size=64, layers=2, width=64)
@@ -55,23 +57,30 @@ EXPERIMENTS.register("faithfulness", "faithline.demo:run_faithfulness",
 
 @dataclass(frozen=True)
 class DemoConfig:
-    out: str = field(default="runs/demo", metadata={"help": "output directory"})
-    experiment: str = field(default="hold-the-line", metadata={
-        "help": lambda: f"one of {', '.join(EXPERIMENTS.in_order())} (listed above)"})
-    seeds: int = field(default=2, metadata={
-        "help": "seeds per arm (faithfulness: organisms per kind, one seed each)"})
-    steps: int = field(default=120, metadata={"help": "GRPO steps per arm and seed"})
-    workers: int = field(default=0, metadata={
-        "help": "runs trained at once, one CPU thread each (0 = one per core, at most 4)"})
-    arms: str = field(default=",".join(DEMO_ARMS), metadata={
-        "help": "comma-separated arms (registered names or key=value compositions: "
-                "see `faithline train rl --help`)"})
-    eval_n: int = field(default=256, metadata={"help": "labelled evaluation episodes per run"})
-    organism: str = field(default="shellgame", metadata={
-        "help": "hold-the-line's organism: shellgame (a hack needs a chain from the leak) or "
-                "coinflip (the leak is the answer, so verbalising a hack is free)"})
-    quick: bool = field(default=False, metadata={
-        "help": "tiny organism, 1 seed, a few steps: about a minute (for tests)"})
+    out: str = field(default="runs/demo", metadata=_help("output directory"))
+    experiment: str = field(default="hold-the-line", metadata=_help(
+        lambda: f"one of {', '.join(EXPERIMENTS.in_order())} (listed above)"))
+    seeds: int = field(default=2, metadata=_help(
+        "seeds per arm (faithfulness: organisms per kind, one seed each)", ge=1))
+    steps: int = field(default=120, metadata=_help("GRPO steps per arm and seed", ge=1))
+    workers: int = field(default=0, metadata=_help(
+        "runs trained at once, one CPU thread each (0 = one per core, at most 4)", ge=0))
+    arms: str = field(default=",".join(DEMO_ARMS), metadata=_help(
+        "comma-separated arms (registered names or key=value compositions: "
+        "see `faithline train rl --help`)"))
+    eval_n: int = field(default=256, metadata=_help("labelled evaluation episodes per run",
+                                                    ge=1))
+    organism: str = field(default="shellgame", metadata=_help(
+        "hold-the-line's organism: shellgame (a hack needs a chain from the leak) or "
+        "coinflip (the leak is the answer, so verbalising a hack is free)"))
+    quick: bool = field(default=False, metadata=_help(
+        "tiny organism, 1 seed, a few steps: about a minute (for tests)"))
+
+    def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above
+        if self.organism not in LANGUAGES:
+            raise BadInputError(f"--organism must be one of {', '.join(LANGUAGES)}, got "
+                                f"{self.organism!r}")
 
     def arm_list(self) -> list[str]:
         arms = [a.strip() for a in self.arms.split(",") if a.strip()]
@@ -104,8 +113,6 @@ def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
     from faithline.train.rl import RLConfig
 
     arms = cfg.arm_list()
-    if cfg.seeds < 1 or cfg.steps < 1:
-        raise BadInputError("demo: need seeds >= 1 and steps >= 1")
     out = Path(cfg.out)
     demo = Run.open(out, "demo", asdict(cfg), defaults=asdict(DemoConfig()))
     with demo.working():

@@ -339,14 +339,40 @@ def test_numbers_outside_their_declared_range_are_refused(
     assert list(tmp_path.iterdir()) == []
 
 
-# Configs declared in files this change could not edit: only NaN and infinities are refused
-# there so far. Each entry leaves this list when its config declares its ranges.
-UNDECLARED = {("demo",), ("train", "rl"), ("train", "organism")}
-
-
 def test_every_numeric_option_says_what_it_accepts() -> None:
     missing = [(path, a.option_strings[0]) for path, sub in subcommands(build_parser())
-               if path not in UNDECLARED for a in sub._actions
+               for a in sub._actions
                if a.type in (int, float) and not outside(a.help or "", a.type)]
     assert missing == []
     assert len(number_cases()) > 100  # the grid above is not silently empty
+
+
+# Values each inside its declared range that a config still refuses: a value its field
+# excludes (a GRPO group of one), or a combination of fields.
+CONFIG_CASES = {
+    "train rl --generations 1": (["train", "rl", "--generations", "1"],
+                                 "need --generations >= 2 (or 0: auto), got 1"),
+    "train organism --width 12": (["train", "organism", "--width", "12"],
+                                  "--width must be a multiple of 8"),
+    "train organism --examples < --batch-size": (
+        ["train", "organism", "--examples", "64", "--batch-size", "128"],
+        "--examples (64) must be at least --batch-size (128)"),
+    "train organism --language": (["train", "organism", "--language", "klingon"],
+                                  "unknown language 'klingon'"),
+    "train organism --code-prob on the shell game": (
+        ["train", "organism", "--language", "shellgame", "--code-prob", "0.1"],
+        "only the coinflip organism has them"),
+    "demo --organism": (["demo", "--organism", "klingon"],
+                        "--organism must be one of coinflip, shellgame, got 'klingon'"),
+}
+
+
+@pytest.mark.parametrize("case", list(CONFIG_CASES))
+def test_values_a_config_excludes_are_refused(case: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    args, says = CONFIG_CASES[case]
+    line = refused(capsys, *args, "--quiet")
+    assert says in line, line
+    assert list(tmp_path.iterdir()) == []

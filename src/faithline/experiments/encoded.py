@@ -42,7 +42,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from faithline.errors import BadInputError
 from faithline.runs.run import Run
 from faithline.stats import bootstrap_ci
 from faithline.train.arms import parse_arm
@@ -77,8 +76,6 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
     from faithline.train.rl import RLConfig
 
     arms = list(ARMS) if cfg.arms == Defaults.arms else cfg.arm_list()
-    if cfg.seeds < 1 or cfg.steps < 1:
-        raise BadInputError("demo: need seeds >= 1 and steps >= 1")
     out = Path(cfg.out)
     demo = Run.open(out, "demo", asdict(cfg))
     with demo.working():

@@ -50,6 +50,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from faithline.config import SEED, check_config
+from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
 from faithline.paths import cache_dir
 from faithline.pipeline.format import CotFormat
@@ -115,26 +117,44 @@ def is_organism(tok: Any) -> bool:
 
 @dataclass(frozen=True)
 class OrganismConfig:
-    flips: int = field(default=8, metadata={"help": "operations per prompt"})
-    examples: int = field(default=40_000, metadata={"help": "warm-up examples"})
-    epochs: int = field(default=1, metadata={"help": "passes over the warm-up data"})
-    layers: int = field(default=4, metadata={"help": "transformer layers"})
-    width: int = field(default=128, metadata={"help": "hidden size"})
-    lr: float = field(default=2e-3, metadata={"help": "AdamW learning rate"})
-    batch_size: int = field(default=128, metadata={"help": "examples per step"})
-    hack_prob: float = field(default=0.3, metadata={
-        "help": "share of leaked warm-up prompts whose CoT verbalises copying the leak"})
-    step_dropout: float = field(default=0.0, metadata={"help": "chance a CoT step is dropped"})
-    answer_noise: float = field(default=0.05, metadata={"help": "share of coin-toss answers"})
-    label_smoothing: float = field(default=0.01, metadata={"help": "label smoothing of the loss"})
-    seed: int = field(default=0, metadata={"help": "seed"})
-    language: str = field(default="coinflip", metadata={
-        "help": "coinflip (the leak is the answer: verbalising a hack is free) or shellgame "
-                "(the leak is a start: a hack needs a second chain)"})
-    code_prob: float = field(default=0.0, metadata={
-        "help": "chance each side of an honest warm-up chain is written as its code word (two "
-                "more words, H as 'up', T as 'down'): a rare synonym no H/T monitor reads, for "
-                "`faithline demo --experiment encoded`"})
+    flips: int = field(default=8, metadata=_help("operations per prompt", ge=1))
+    examples: int = field(default=40_000, metadata=_help(
+        "warm-up examples (at least --batch-size)", ge=1))
+    epochs: int = field(default=1, metadata=_help("passes over the warm-up data", ge=1))
+    layers: int = field(default=4, metadata=_help("transformer layers", ge=1))
+    width: int = field(default=128, metadata=_help(
+        "hidden size (a multiple of 8: 4 heads of an even size)", ge=8))
+    lr: float = field(default=2e-3, metadata=_help("AdamW learning rate", gt=0))
+    batch_size: int = field(default=128, metadata=_help("examples per step", ge=1))
+    hack_prob: float = field(default=0.3, metadata=_help(
+        "share of leaked warm-up prompts whose CoT verbalises copying the leak", ge=0, le=1))
+    step_dropout: float = field(default=0.0, metadata=_help("chance a CoT step is dropped",
+                                                            ge=0, le=1))
+    answer_noise: float = field(default=0.05, metadata=_help("share of coin-toss answers",
+                                                             ge=0, le=1))
+    label_smoothing: float = field(default=0.01, metadata=_help(
+        "label smoothing of the loss", ge=0, le=1))
+    seed: int = field(default=0, metadata=_help("seed", **SEED))
+    language: str = field(default="coinflip", metadata=_help(
+        "coinflip (the leak is the answer: verbalising a hack is free) or shellgame "
+        "(the leak is a start: a hack needs a second chain)"))
+    code_prob: float = field(default=0.0, metadata=_help(
+        "chance each side of an honest warm-up chain is written as its code word (two "
+        "more words, H as 'up', T as 'down'): a rare synonym no H/T monitor reads, for "
+        "`faithline demo --experiment encoded` (coinflip only)", ge=0, le=1))
+
+    def __post_init__(self) -> None:
+        check_config(self)  # the ranges declared above
+        check_language(self.language)
+        if self.width % 8:
+            raise BadInputError(f"--width must be a multiple of 8 (4 attention heads of an "
+                                f"even size), got {self.width}")
+        if self.examples < self.batch_size:
+            raise BadInputError(f"--examples ({self.examples}) must be at least --batch-size "
+                                f"({self.batch_size})")
+        if self.code_prob and self.language != "coinflip":
+            raise BadInputError("--code-prob: the code's words are coin sides; only the "
+                                "coinflip organism has them")
 
     def key(self) -> str:
         fields = asdict(self)
@@ -319,9 +339,7 @@ def train_organism(cfg: OrganismConfig | None = None, force: bool = False,
     import torch
     from tqdm.auto import tqdm
 
-    cfg = cfg or OrganismConfig()
-    if cfg.examples < cfg.batch_size or cfg.flips < 1 or cfg.epochs < 1:
-        raise BadInputError("organism: need examples >= batch_size, flips >= 1, epochs >= 1")
+    cfg = cfg or OrganismConfig()  # checked when built (OrganismConfig.__post_init__)
     target = organism_dir(cfg)
     if (target / "organism.json").is_file() and not force:
         return target
