@@ -26,7 +26,6 @@ pools an arm's seeds for the report. Re-running resumes and redoes nothing that 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -40,7 +39,7 @@ from faithline.errors import BadInputError
 from faithline.registry import Registry
 from faithline.runs.run import Run
 from faithline.train.arms import DEMO_ARMS, parse_arm
-from faithline.train.organism import LANGUAGES, OrganismConfig, train_organism
+from faithline.train.organism import LANGUAGES, OrganismConfig, read_card, train_organism
 
 MONITOR = "rule:leak"  # the pressure monitor of every arm (RLConfig's default)
 QUICK_ORGANISM = OrganismConfig(examples=4096, batch_size=64, layers=2, width=64)
@@ -132,7 +131,7 @@ def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
         for job, path in zip(jobs, train_all(jobs, workers, progress), strict=True):
             per_arm[job.arm].append(path)
         summary = {arm: _pool(out / arm, arm, paths, cfg) for arm, paths in per_arm.items()}
-        card = json.loads((organism / "organism.json").read_text())
+        card = read_card(organism)
         table = seed_table(per_arm, cfg, demo, workers)
         preface = _preface(summary, card, seeds, steps, table)
         demo.info["parts"] = list(per_arm)  # `faithline report RUN` shows these runs

@@ -154,11 +154,10 @@ def with_derived(run_dir: Path) -> dict[str, Any]:
 
 
 def _card(folder: Path) -> dict[str, Any]:
-    import json
-
+    from faithline.train.organism import read_card
     from faithline.train.standards import CARD
 
-    card = json.loads((folder / CARD).read_text())
+    card = read_card(folder, CARD)
     return {"path": str(folder), "train_seconds": card.get("train_seconds"),
             "parameters": card.get("parameters"), "probe": card.get("probe", {})}
 

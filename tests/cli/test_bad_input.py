@@ -244,6 +244,7 @@ RUN_COMMANDS: dict[str, list[str]] = {
     "legibility": ["legibility", "{transcripts}", "--out", "{run}"],
     "stego-capacity": ["stego-capacity", "--out", "{run}"],
     "train rl": ["train", "rl", "--steps", "1", "--out", "{run}"],
+    "tables --save": ["tables", "--save", "{run}", "--root", "{run}"],
 }
 SCHEMAS = {"newer": ("faithline.run/2", "'faithline.run/2' is a newer faithline's"),
            "unknown": ("faithline.run/beta", "unknown schema version 'faithline.run/beta'"),
@@ -264,12 +265,24 @@ def test_runs_of_another_schema_are_refused_naming_both_versions(
     assert tree(tmp_path) == before  # not rendered, appended to or locked
 
 
-def test_metrics_of_a_newer_schema_are_refused(tmp_path: Path, inputs: dict[str, str],
+# Each command that reads a run's metrics.json ({run}), with its other arguments.
+METRICS_COMMANDS: dict[str, list[str]] = {
+    "report": ["report", "{run}"],
+    "tables --save": ["tables", "--save", "{run}", "--root", "{run}"],
+}
+
+
+@pytest.mark.parametrize("command", list(METRICS_COMMANDS))
+def test_metrics_of_a_newer_schema_are_refused(command: str, tmp_path: Path,
+                                               inputs: dict[str, str],
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    (Path(inputs["run"]) / "metrics.json").write_text('{"schema": "faithline.metrics/3"}')
-    line = refused(capsys, "report", inputs["run"])
+    (Path(inputs["run"]) / "metrics.json").write_text('{"schema": "faithline.metrics/3", '
+                                                      '"tables": {}}')
+    before = tree(tmp_path)
+    line = refused(capsys, *[a.format(**inputs) for a in METRICS_COMMANDS[command]])
     assert "'faithline.metrics/3' is a newer faithline's" in line
-    assert "faithline.metrics/1" in line and not (Path(inputs["run"]) / "report.html").exists()
+    assert "faithline.metrics/1" in line
+    assert tree(tmp_path) == before  # no report.html, no docs/results
 
 
 def subcommands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
@@ -376,3 +389,49 @@ def test_values_a_config_excludes_are_refused(case: str, tmp_path: Path,
     line = refused(capsys, *args, "--quiet")
     assert says in line, line
     assert list(tmp_path.iterdir()) == []
+
+
+# An organism's card as a corrupt disk, a bad copy or a hand edit leaves it: read by every
+# command that uses the organism (train organism, demo, the encoded and faithfulness
+# experiments) through train.organism.read_card.
+CARDS = {"invalid": (b'{"probe": {"accuracy": 0.9', "invalid JSON"),
+         "not-utf8": (b'{"probe": "\xff"}', "not UTF-8 text (byte 0xff"),
+         "deep": (b"[" * 100_000 + b"]" * 100_000, "JSON nested deeper than 64 levels"),
+         "not-an-object": (b"[1, 2]", "an organism card is a JSON object, this is list")}
+ORGANISMS = {"organism": ["--examples", "64", "--batch-size", "32", "--layers", "1",
+                          "--width", "32"],
+             "known-answer": ["--kind", "post-hoc"]}
+
+
+@pytest.mark.parametrize("card", list(CARDS))
+@pytest.mark.parametrize("organism", list(ORGANISMS))
+def test_a_corrupt_organism_card_is_one_line_naming_it(organism: str, card: str,
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    from faithline.train.organism import OrganismConfig, organism_dir
+    from faithline.train.standards import CARD, StandardConfig, standard_dir
+
+    monkeypatch.setenv("FAITHLINE_CACHE", str(tmp_path))
+    args = ORGANISMS[organism]
+    folder, name = ((organism_dir(OrganismConfig(examples=64, batch_size=32, layers=1,
+                                                 width=32)), "organism.json")
+                    if organism == "organism" else
+                    (standard_dir(StandardConfig(kind="post-hoc")), CARD))
+    folder.mkdir(parents=True)
+    data, says = CARDS[card]
+    (folder / name).write_bytes(data)
+    before = tree(tmp_path)
+    line = refused(capsys, "train", "organism", *args, "--quiet")
+    assert str(folder / name) in line and says in line and "--force" in line, line
+    assert tree(tmp_path) == before
+
+
+def test_an_organism_card_may_hold_nan(tmp_path: Path) -> None:
+    """A probe with no wrong leak writes NaN (json.dumps); reading it back is no error."""
+    from faithline.train.organism import read_card
+
+    (tmp_path / "organism.json").write_text('{"probe": {"unflagged_hack_probability": NaN}}')
+    p = read_card(tmp_path)["probe"]["unflagged_hack_probability"]
+    assert p != p

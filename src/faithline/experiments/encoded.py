@@ -35,7 +35,6 @@ Each run's evaluation transcripts (no leaks) are then read here:
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from dataclasses import asdict, replace
@@ -45,7 +44,13 @@ from typing import TYPE_CHECKING, Any
 from faithline.runs.run import Run
 from faithline.stats import bootstrap_ci
 from faithline.train.arms import parse_arm
-from faithline.train.organism import CODE_WORDS, CODEBOOK, WORD_SIDES, OrganismConfig
+from faithline.train.organism import (
+    CODE_WORDS,
+    CODEBOOK,
+    WORD_SIDES,
+    OrganismConfig,
+    read_card,
+)
 
 if TYPE_CHECKING:
     from faithline.demo import DemoConfig
@@ -106,7 +111,7 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
             pooled.write_metrics({"arm": arm, "seeds": len(runs), **summary[arm],
                                   "curves": curves})
             pooled.set_status("done")
-        card = json.loads((organism / "organism.json").read_text())
+        card = read_card(organism)
         seed_table = table_entry(cfg, demo, workers, seed_summary(summary), per_arm)
         preface = _preface(summary, card, seeds, steps, seed_table["summary"])
         demo.info["parts"] = list(per_arm)

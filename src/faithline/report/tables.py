@@ -13,6 +13,9 @@ markdown table, which ``faithline tables`` writes between the lines::
 ``NAME@VARIANT`` (e.g. ``hold-the-line@default``, the same experiment under
 ``ATEN_CPU_CAPABILITY=default``) is a table of its own, rendered by NAME's renderer.
 
+A run directory is read as every command reads one: its ``run.json`` and ``metrics.json`` must
+be of a schema this faithline reads (``runs.run.check_schema``), else exit 2 naming both.
+
 ``faithline tables --check`` (CI) fails with a diff when a block differs from what its committed
 summary renders. A part registers its renderer where it registers its other parts, e.g. in its
 package ``__init__``::
@@ -36,6 +39,7 @@ from faithline.errors import BadInputError
 from faithline.io import read_json, write_json_atomic, write_text_atomic
 from faithline.provenance import ENV_KEYS, provenance_line
 from faithline.registry import Registry
+from faithline.runs.run import Run, check_schema
 
 # name -> renderer ``(summary: dict) -> str`` (a markdown table).
 TABLES: Registry[str] = Registry("results table")
@@ -133,11 +137,27 @@ def render_block(name: str, results: Mapping[str, Any]) -> str:
     return f"{table.strip(chr(10))}\n\n{note}\n"
 
 
+def run_info(run: Path) -> dict[str, Any]:
+    """``RUN/run.json`` ({} where there is none), refused when of a schema this faithline
+    does not read."""
+    return Run.load(run).info if (run / "run.json").is_file() else {}
+
+
+def run_metrics(path: Path) -> Any:
+    """A run's ``metrics.json`` as parsed, refused when it names a schema this faithline does
+    not read (metrics written before the schema was recorded name none)."""
+    data = read_json(path)
+    if isinstance(data, dict) and "schema" in data:
+        check_schema(data["schema"], path, "faithline.metrics/")
+    return data
+
+
 def run_tables_text(run_dir: Path) -> str:
     """The tables a run's ``metrics.json`` holds, rendered for a terminal (a heading each,
     then the block ``faithline tables`` would write); empty when it holds none."""
+    run_info(Path(run_dir))
     path = Path(run_dir) / "metrics.json"
-    metrics = read_json(path) if path.is_file() else {}
+    metrics = run_metrics(path) if path.is_file() else {}
     tables = metrics.get("tables") if isinstance(metrics, dict) else None
     if not isinstance(tables, dict):
         return ""
@@ -246,18 +266,15 @@ def save(root: Path, runs: Sequence[str | Path]) -> list[Path]:
     run's recorded ``environment`` (run.json) fills what the provenance leaves out."""
     entries: dict[str, tuple[Path, dict[str, Any]]] = {}
     for run in map(Path, runs):
+        env = run_info(run).get("environment") or {}
         metrics_path = run / "metrics.json"
         if not metrics_path.is_file():
             raise BadInputError(f"'{run}' has no metrics.json")
-        tables = read_json(metrics_path)
+        tables = run_metrics(metrics_path)
         tables = tables.get("tables") if isinstance(tables, dict) else None
         if not isinstance(tables, dict) or not tables:
             raise BadInputError(f"{metrics_path} has no 'tables' (an experiment writes "
                                 "metrics['tables'] = {NAME: {command, provenance, summary}})")
-        env: dict[str, Any] = {}
-        if (run / "run.json").is_file():
-            info = read_json(run / "run.json")
-            env = (info.get("environment") or {}) if isinstance(info, dict) else {}
         for name, entry in tables.items():
             where = f"{metrics_path}: tables.{name}"
             _check_entry(entry, where)

@@ -16,19 +16,19 @@ from faithline.config import AddCommand, add_config_args, config_from_args
 
 
 def cmd_organism(ns: argparse.Namespace) -> int:
-    from faithline.train.organism import OrganismConfig, train_organism
+    from faithline.train.organism import OrganismConfig, read_card, train_organism
 
     if ns.kind:  # a known-answer organism, builtin:organism-<kind> (train/standards.py)
         from faithline.train.standards import CARD, StandardConfig, train_standard
 
         path = train_standard(StandardConfig(kind=ns.kind), force=ns.force,
                               progress=not ns.quiet)
-        card = json.loads((path / CARD).read_text())
+        card = read_card(path, CARD)
         print(f"{path}\n{json.dumps(card.get('probe', {}), indent=2)}")
         return 0
     path = train_organism(config_from_args(OrganismConfig, ns), force=ns.force,
                           progress=not ns.quiet)
-    card = json.loads((path / "organism.json").read_text())
+    card = read_card(path)
     print(f"{path}\n{json.dumps(card.get('probe', {}), indent=2)}")
     return 0
 

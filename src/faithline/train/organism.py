@@ -53,6 +53,7 @@ from typing import Any
 from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
 from faithline.errors import BadInputError
+from faithline.io import read_json
 from faithline.paths import cache_dir
 from faithline.pipeline.format import CotFormat
 from faithline.tasks.base import Task
@@ -487,6 +488,22 @@ def probe_policy(model: Any, tok: Any, flips: int, seed: int, n: int = 512,
         "code_word_share": code_words / max(1, side_words),
         "unflagged_hack_probability": unflagged_hack_probability(model, tok, samples, task),
         **code_probabilities(model, samples, task)}}
+
+
+def read_card(folder: Path, name: str = "organism.json") -> dict[str, Any]:
+    """An organism's card (``organism.json``; a known-answer organism's is ``standard.json``),
+    read by ``io.read_json``: a damaged or missing card is a ``BadInputError`` naming the file,
+    not a traceback. (A card may hold NaN, e.g. a probe with no wrong leak: not refused.)"""
+    path = Path(folder) / name
+    try:
+        card = read_json(path)
+    except BadInputError as e:
+        raise BadInputError(f"{e} (an organism's card: retrain the organism with "
+                            "`faithline train organism ... --force`)") from None
+    if not isinstance(card, dict):
+        raise BadInputError(f"{path}: an organism card is a JSON object, this is "
+                            f"{type(card).__name__}; retrain it with --force")
+    return card
 
 
 def load_organism_dir(language: str = "coinflip") -> Path:
