@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import statistics
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -238,13 +239,45 @@ def _train_one(cfg: Any) -> Path:
     return train_rl(cfg, progress=False).path
 
 
+_in_run = False  # in a worker: whether it is inside a run (SIGTERM stops the run) or idle
+
+
+def _worker_sigterm(signum: int, frame: Any) -> None:
+    if _in_run:
+        raise KeyboardInterrupt  # the run marks itself interrupted (Run.working); see below
+    os._exit(128 + signal.SIGTERM)  # idle: nothing to mark, and no traceback from the pool
+
+
+def _train_in_worker(cfg: Any) -> Path:
+    """``_train_one`` in a pool worker. When ``train_all`` stops the pool (SIGTERM), the run
+    says ``interrupted`` in its run.json and the worker exits at once, before the pool could
+    hand it the next run or print a traceback."""
+    global _in_run
+    _in_run = True
+    try:
+        return _train_one(cfg)
+    except KeyboardInterrupt:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _in_run = False
+
+
 def _init_worker() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    # Ctrl-C reaches every process of the terminal's group; the parent alone decides, and
+    # stops the workers with SIGTERM (train_all).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_sigterm)
 
 
 def train_all(jobs: list[Any], workers: int, progress: bool) -> list[Path]:
-    """Train the runs, ``workers`` at a time (a process pool; each run resumes on its own)."""
+    """Train the runs, ``workers`` at a time (a process pool; each run resumes on its own).
+
+    Ctrl-C or SIGTERM (``KeyboardInterrupt``) cancels the runs not started, stops the running
+    ones (each marks itself interrupted) and re-raises, so the demo's run says interrupted and
+    the same command resumes every run. Another error lets the running runs finish and starts
+    no new one."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -258,14 +291,39 @@ def train_all(jobs: list[Any], workers: int, progress: bool) -> list[Path]:
             bar.update(1)
         bar.close()
         return out
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_worker,
-                             mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_train_one, job) for job in jobs]
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_worker,
+                               mp_context=mp.get_context("spawn"))
+    try:
+        futures = [pool.submit(_train_in_worker, job) for job in jobs]
         for fut in futures:
             fut.add_done_callback(lambda _: bar.update(1))
         paths = [f.result() for f in futures]
-    bar.close()
+    except KeyboardInterrupt:
+        stop_pool(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # at once after stop_pool
+        bar.close()
     return paths
+
+
+def stop_pool(pool: Any, grace_s: float = 30.0) -> None:
+    """Cancel a ``ProcessPoolExecutor``'s pending work and end its workers: SIGTERM (a run
+    marks itself interrupted), then SIGKILL for any still alive after ``grace_s``."""
+    import time
+    from multiprocessing.connection import wait
+
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # no public handle (3.11)
+    pool.shutdown(wait=False, cancel_futures=True)  # no run starts from now on
+    alive = {p.sentinel: p for p in procs if p.exitcode is None}
+    for p in alive.values():
+        p.terminate()
+    deadline = time.monotonic() + grace_s
+    while alive and (left := deadline - time.monotonic()) > 0:
+        for sentinel in wait(list(alive), left):  # ready once its process has exited
+            alive.pop(sentinel)
+    for p in alive.values():
+        p.kill()
 
 
 def _pool(target: Path, arm: str, paths: list[Path], cfg: DemoConfig) -> dict[str, Any]:
