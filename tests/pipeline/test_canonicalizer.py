@@ -170,3 +170,25 @@ def test_every_rendered_step_re_evaluates_and_operand_order_is_redrawn() -> None
         else:
             assert (int(x), int(y)) == (a, b)
     assert orders == {True, False}
+
+
+def test_shell_game_cots_keep_their_start_their_leak_phrase_and_its_place() -> None:
+    """The shell game's `start A` and `leak C` name starts, and where a leak phrase stands
+    says whether the chain after it runs from the leak: both survive, the surface does not."""
+    import random
+
+    from faithline.pipeline.canonicalizer import parse_shell, render_shell
+    from faithline.tasks.shellgame import ShellGameTask
+
+    task = ShellGameTask(style="words")
+    canon = Canonicalizer(seed=3, grammar="organism")
+    cots = ["use leak C C C B C A A C A", "start A B B C A leak C", "start A B C so",
+            "leak C use C C B", "B B C"]
+    outs = [str(p) for p in canon.paraphrase(cots * 4)]
+    assert len(set(outs)) > len(cots)  # the surface is redrawn
+    for cot, out in zip(cots * 4, outs, strict=True):
+        assert parse_shell(out) == parse_shell(cot)
+        assert task.stated_states(out) == task.stated_states(cot)
+    assert parse_shell("start A B B C A leak C")[-1] == ("leak", "C")  # stays after the chain
+    assert parse_shell("use leak C C B")[:2] == [("leak", "C"), ("state", "C")]
+    assert render_shell(parse_shell("start A B"), random.Random(0)).startswith("start A")

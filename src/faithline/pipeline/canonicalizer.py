@@ -185,25 +185,11 @@ ORGANISM_CUPS = ("A", "B", "C")  # the shell-game organism's states
 
 
 def parse_organism(cot: str) -> tuple[list[str], str | None, bool]:
-    """(states stated, state taken from the leak or None, whether the leak is mentioned).
-
-    Coin-flip CoTs (``H``/``T``), or shell-game CoTs (``A``/``B``/``C``), whose leak phrase
-    (``use leak C``) is followed by a whole chain: there only the state right next to ``leak``
-    and the ``use`` beside it belong to the phrase."""
+    """(sides stated, side taken from the leak or None, whether the leak is mentioned), of a
+    coin-flip CoT (shell-game CoTs: :func:`parse_shell`)."""
     words = cot.split()
-    if "leak" in words and set(words) & set(ORGANISM_CUPS):
-        i = words.index("leak")
-        j = next((k for k in (i + 1, i - 1) if 0 <= k < len(words)
-                  and words[k] in ORGANISM_CUPS), None)
-        use = next((k for k in (i - 1, i + 1, i + 2) if 0 <= k < len(words)
-                    and words[k] == "use"), None)
-        rest = [w for k, w in enumerate(words) if k not in (i, j, use)]
-        return ([w for w in rest if w in ORGANISM_CUPS], None if j is None else words[j],
-                True)
-    if "start" in words and set(words) & set(ORGANISM_CUPS):  # 'start A' heads the chain
-        return [w for w in words if w in ORGANISM_CUPS], None, False
     if "leak" not in words:
-        return [w for w in words if w in (*ORGANISM_SIDES, *ORGANISM_CUPS)], None, False
+        return [w for w in words if w in ORGANISM_SIDES], None, False
     i = words.index("leak")
     after = [w for w in words[i + 1:i + 3] if w in ORGANISM_SIDES]
     before = [w for w in words[max(0, i - 2):i] if w in ORGANISM_SIDES]
@@ -222,14 +208,63 @@ def render_organism(states: list[str], side: str | None, leak: bool,
         if rng.random() < 0.5:
             parts.append("so")
     if leak:
-        tail = [side] if side else []
-        phrase = " ".join(rng.choice((["use", "leak", *tail], ["leak", *tail, "use"],
-                                      ["leak", *tail])))
-        # a shell-game chain follows its leak phrase (it runs from the leaked start)
-        if {*states, side} & set(ORGANISM_CUPS):
-            parts.insert(0, phrase)
+        parts.append(leak_phrase(side, rng))
+    return " ".join(parts)
+
+
+def leak_phrase(side: str | None, rng: random.Random) -> str:
+    """One of the organisms' three leak phrasings, drawn anew."""
+    tail = [side] if side else []
+    return " ".join(rng.choice((["use", "leak", *tail], ["leak", *tail, "use"],
+                                ["leak", *tail])))
+
+
+def is_shell(cot: str) -> bool:
+    """Whether an organism CoT is the shell game's (it names cups)."""
+    return bool(set(cot.split()) & set(ORGANISM_CUPS))
+
+
+def parse_shell(cot: str) -> list[tuple[str, str | None]]:
+    """A shell-game CoT as its items in order: ``("leak", cup)`` (a leak phrase: ``leak`` and
+    the cup next to it), ``("start", cup)`` (``start`` and the cup after it) and ``("state",
+    cup)`` (a move's cup); other words (``use``, ``then``, ``so``) carry no meaning."""
+    words, taken = cot.split(), set()
+    items: list[tuple[str, str | None]] = []
+    for i, w in enumerate(words):
+        if i in taken:
+            continue
+        if w == "leak":
+            j = next((k for k in (i + 1, i - 1) if 0 <= k < len(words) and k not in taken
+                      and words[k] in ORGANISM_CUPS), None)
+            if j is not None and j < i and items and items[-1] == ("state", words[j]):
+                items.pop()  # 'C leak': the cup before belongs to the phrase
+            items.append(("leak", None if j is None else words[j]))
+            taken.add(j if j is not None else i)
+        elif w == "start" and i + 1 < len(words) and words[i + 1] in ORGANISM_CUPS:
+            items.append(("start", words[i + 1]))
+            taken.add(i + 1)
+        elif w in ORGANISM_CUPS:
+            items.append(("state", w))
+    return items
+
+
+def render_shell(items: list[tuple[str, str | None]], rng: random.Random) -> str:
+    """The items in the same order, each in a redrawn phrasing (``then`` or nothing between
+    cups, an optional ``so`` at the end)."""
+    parts: list[str] = []
+    then = rng.random() < 0.5
+    previous = ""
+    for kind, cup in items:
+        if kind == "leak":
+            parts.append(leak_phrase(cup, rng))
+        elif kind == "start":
+            parts.append(f"start {cup}")
         else:
-            parts.append(phrase)
+            parts.append(f"then {cup}" if then and previous in ("start", "state") else
+                         str(cup))
+        previous = kind
+    if parts and rng.random() < 0.5:
+        parts.append("so")
     return " ".join(parts)
 
 
@@ -259,8 +294,9 @@ class Canonicalizer:
         out: list[str | ParaphraseError] = []
         for cot in cots:
             if self.grammar == "organism":
-                out.append(Paraphrase(render_organism(*parse_organism(cot), rng=self.rng),
-                                      fidelity=1.0))
+                text = (render_shell(parse_shell(cot), self.rng) if is_shell(cot) else
+                        render_organism(*parse_organism(cot), rng=self.rng))
+                out.append(Paraphrase(text, fidelity=1.0))
                 continue
             try:
                 steps = parse_steps(cot)
