@@ -145,6 +145,14 @@ def run_hold_the_line(cfg: DemoConfig, progress: bool = True) -> Path:
     return write_report([out])
 
 
+def answer_options(cfg: DemoConfig) -> int:
+    """How many answers the demo organism's task allows (3 cups, 2 sides)."""
+    from faithline.train.organism import organism_task
+
+    task = organism_task(language=cfg.organism)
+    return len(task.answer_options(task.samples(1)[0]) or ())
+
+
 def table_name(cfg: DemoConfig) -> str:
     """The results table a demo run fills: the experiment, then as its variant the organism
     where it is not the default, ``quick``, and the kernels under ``ATEN_CPU_CAPABILITY``
@@ -173,10 +181,13 @@ def demo_command(cfg: DemoConfig) -> str:
 def seed_table(per_arm: dict[str, list[Path]], cfg: DemoConfig, demo: Run,
                workers: int) -> dict[str, Any]:
     """The seed-level summary (train/seeds.py) of the arms' runs, as :func:`table_entry`."""
+    from faithline.train.metrics import arm_metrics
     from faithline.train.seeds import over_seeds
 
     runs = {arm: [Run.load(p) for p in paths] for arm, paths in per_arm.items()}
-    finals = {arm: {int(r.info.get("config", {}).get("seed", i)): r.metrics().get("final", {})
+    options = answer_options(cfg)  # each run's values, from its transcripts
+    finals = {arm: {int(r.info.get("config", {}).get("seed", i)):
+                    arm_metrics(r.transcripts(), MONITOR, n_boot=0, options=options)
                     for i, r in enumerate(rs)} for arm, rs in runs.items()}
     steps = {arm: {"s/step": f"{s:.2f}"} for arm, rs in runs.items()
              if isinstance(s := median_step_seconds(rs), float)}
@@ -332,7 +343,7 @@ def _pool(target: Path, arm: str, paths: list[Path], cfg: DemoConfig) -> dict[st
 
     runs = [Run.load(p) for p in paths]
     pooled = pool_runs(target, arm, runs, cfg)
-    final = arm_metrics(pooled.transcripts(), MONITOR)
+    final = arm_metrics(pooled.transcripts(), MONITOR, options=answer_options(cfg))
     metrics = {"arm": arm, "seeds": len(runs), "final": final,
                "per_seed": {f"s{i}": r.metrics().get("final", {}) for i, r in enumerate(runs)},
                "step_seconds_median": median_step_seconds(runs),

@@ -134,7 +134,8 @@ def _metrics(run: Run, parts: Parts) -> dict[str, Any]:
         pts = [(r["step"], r[k]) for r in rows if isinstance(r.get(k), float) and r[k] == r[k]]
         curves[k] = {"x": [p[0] for p in pts], "y": [p[1] for p in pts]}
     return {"arm": parts.arm.name, "seed": parts.seed, "monitor": parts.monitor_name,
-            "steps": len(rows), "final": arm_metrics(run.transcripts(), parts.monitor_name),
+            "steps": len(rows), "final": arm_metrics(run.transcripts(), parts.monitor_name,
+                                                 options=parts.options),
             "failed": len(run.failures()),
             "step_seconds_median": statistics.median_high(step_s) if step_s else None,
             "curves": curves}

@@ -78,6 +78,14 @@ class Parts:
         return self.cfg.seed
 
     @property
+    def options(self) -> int | None:
+        """How many answers the task allows (None: a free answer), for leak dependence."""
+        first = next(iter(self.samples.values()), None) or next(
+            iter(self.task.samples(1, seed=self.cfg.seed)), None)
+        found = self.task.answer_options(first) if first is not None else None
+        return len(found) if found else None
+
+    @property
     def monitor_name(self) -> str:
         return self.penalty.monitor.name
 
@@ -226,7 +234,7 @@ class Parts:
     def step_metrics(self) -> dict[str, float]:
         assert self.rollout is not None
         ts = self.rollout.last
-        row = step_row(ts, self.monitor_name)
+        row = step_row(ts, self.monitor_name, self.options)
         row["legibility_js"] = js_divergence(word_distribution([t.cot for t in ts]),
                                              word_distribution(self.start_cots))
         row["rollout_seconds"] = self.rollout.seconds
