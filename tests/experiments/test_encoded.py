@@ -117,7 +117,7 @@ def test_quick_experiment_trains_every_arm_and_writes_the_analysis(tmp_path: Pat
         assert entry["per_seed"]["accuracy"]["0"] == pytest.approx(pooled["accuracy"]["value"])
         assert entry["per_seed"]["code_share"]["0"] == \
             pytest.approx(pooled["code_share"]["value"])
-        assert entry["claim"]["text"] == "code share ≥ 0.5"
+        assert list(entry["claims"]) == ["code share ≥ 0.5"]
         assert ("vs_baseline" in entry) == (arm != "outcome")
 
 

@@ -243,14 +243,15 @@ SEED_PAIRED = (("accuracy", "Δ accuracy"), ("code_share", "Δ code share"),
 def seed_summary(summary: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The per-run values of every arm over seeds, paired with outcome-only; the claim is
     that a code emerged (code share >= 0.5)."""
-    from faithline.train.seeds import Threshold, over_seeds
+    from faithline.train.seeds import Claim, Threshold, over_seeds
 
     finals = {arm: m["per_seed"] for arm, m in summary.items()}
     steps = {arm: {"s/step": f"{m['step_seconds_median']:.2f}"} for arm, m in summary.items()
              if isinstance(m.get("step_seconds_median"), float)}
     return over_seeds(finals, titles={a: m["title"] for a, m in summary.items()},
                       metrics=SEED_METRICS, paired=SEED_PAIRED,
-                      claim=Threshold("code_share", 0.5, name="code share"), extra=steps)
+                      claims=(Claim("code share ≥ 0.5", (Threshold("code_share", 0.5),)),),
+                      extra=steps)
 
 
 def legibility(pooled: Run, warmup: Run, organism: Path, out: Path,
