@@ -74,7 +74,9 @@ def test_branch_that_is_not_a_prefix_still_scores_exactly(smollm2: Any) -> None:
     other = prompt.with_prefill("Red")
     ctx = ids(smollm2, smollm2.render(other))
     [[got]] = score_branches(smollm2, state, [(ctx, [ids(smollm2, " is")])])
-    assert got == pytest.approx(smollm2.score(other, [" is"])[0], abs=0.1)
+    # bf16: the cached and the fresh forward round differently; on AVX-512 kernels the two
+    # differ by 0.102 (measured at the previous commit too), on AVX2 by less than 0.1
+    assert got == pytest.approx(smollm2.score(other, [" is"])[0], abs=0.15)
 
 
 def test_bad_branches_are_refused(smollm2: Any) -> None:
