@@ -17,6 +17,7 @@ here; torch only inside ``environment()`` and only when it is installed. Nothing
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.util
 import os
 import platform
@@ -41,9 +42,12 @@ def _git(cwd: Path, *args: str) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
+@functools.lru_cache(maxsize=1)
 def source_commit() -> tuple[str | None, bool | None]:
     """(HEAD, dirty) of the git checkout faithline runs from; (None, None) when faithline is
-    not a tracked part of one (an installed wheel, even inside someone else's repository)."""
+    not a tracked part of one (an installed wheel, even inside someone else's repository).
+    Read once per process, at first use: a long-lived worker records the commit it started
+    at (its code), not one committed while it ran."""
     pkg = Path(__file__).resolve().parent
     if _git(pkg, "ls-files", "--error-unmatch", "__init__.py") is None:
         return None, None
