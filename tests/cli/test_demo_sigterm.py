@@ -56,8 +56,11 @@ def test_a_stop_ends_the_pool_and_a_rerun_resumes_every_run(stop: str, tmp_path:
     cmd = [sys.executable, "-m", "faithline.cli.main", "demo", "--quick", "--arms",
            "outcome,pressure", "--workers", "2", "--out", str(out), "--quiet"]
     runs = [out / "rl" / "outcome-s0", out / "rl" / "pressure-s0"]
+    # its own group, as in a terminal; SIGINT back to its default, since a shell's background
+    # job (pytest started with `&`) passes SIGINT on ignored and Python then never raises it
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # its own group, as in a terminal
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not any(steps(r) for r in runs):  # a worker is mid-training
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
