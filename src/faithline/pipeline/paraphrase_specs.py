@@ -3,7 +3,8 @@
 Spec strings (``--paraphraser``) are ``KIND:REST``; every kind is an entry of ``PARAPHRASERS``
 (grammar and help at its ``register`` call below; ``faithline paraphrase --help`` lists them):
 ``none``, ``llm:MODEL``, ``context:MODEL``, ``canonical[:organism]``, ``chain:A|B``,
-``checked:READER>P``, ``ensemble:A|B``. Anything else is a model spec, as ``llm:<model spec>``.
+``checked:READER>P``, ``ensemble:A|B``, ``resample:MODEL[@n=N]``.
+Anything else is a model spec, as ``llm:<model spec>``.
 A spec is parsed once into a ``Plan``: the model specs it loads and how to build it.
 """
 
@@ -25,6 +26,7 @@ from faithline.pipeline.paraphrase_llm import (
     Paraphrase,
     Paraphraser,
 )
+from faithline.pipeline.paraphrase_resample import ResampleParaphraser
 from faithline.registry import Registry
 from faithline.types import GenParams, Prompt
 
@@ -253,6 +255,16 @@ def _llm(cls: type[LLMParaphraser]) -> PlanFactory:
     return parse
 
 
+def _resample(spec: str, rest: str) -> Plan:
+    model_spec, n = rest, 0
+    if m := re.fullmatch(r"(.*)@n=(\d+)", rest):
+        model_spec, n = m.group(1), int(m.group(2))
+    if not model_spec:
+        raise BadInputError(f"paraphraser spec '{spec}' must look like resample:MODEL_SPEC[@n=N]")
+    return Plan([model_spec], lambda ctx: ResampleParaphraser(ctx.model(model_spec), n=n,
+                                                              seed=ctx.seed))
+
+
 PARAPHRASERS.register("none", _none, grammar="none",
                       help="identity: the no-paraphraser baseline (fidelity 1)")
 PARAPHRASERS.register("llm", _llm(LLMParaphraser), grammar="llm:MODEL_SPEC",
@@ -268,5 +280,9 @@ PARAPHRASERS.register("chain", _chain, grammar="chain:A|B|...",
 PARAPHRASERS.register("checked", _checked, grammar="checked:READER>P",
                       help="P, with an answer check: the READER model answers from the CoT "
                            "and from P's paraphrase; a different answer fails closed")
+PARAPHRASERS.register("resample", _resample, grammar="resample:MODEL_SPEC[@n=N]",
+                      help="each step redrawn from a frozen model (e.g. the warm-up organism) "
+                           "among the steps that move its predictions alike; N draws a step "
+                           "(default: every word of a word-level vocabulary, else 8)")
 PARAPHRASERS.register("ensemble", _ensemble, grammar="ensemble:A|B|...",
                       help="each CoT goes to one member drawn at random (seeded)")
