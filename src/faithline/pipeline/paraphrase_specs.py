@@ -3,7 +3,7 @@
 Spec strings (``--paraphraser``) are ``KIND:REST``; every kind is an entry of ``PARAPHRASERS``
 (grammar and help at its ``register`` call below; ``faithline paraphrase --help`` lists them):
 ``none``, ``llm:MODEL``, ``context:MODEL``, ``canonical[:organism]``, ``chain:A|B``,
-``checked:READER>P``, ``ensemble:A|B``, ``resample:MODEL[@n=N]``.
+``checked:READER>P``, ``ensemble:A|B``, ``resample:MODEL[@n=N]``, ``learned:PATH|organism``.
 Anything else is a model spec, as ``llm:<model spec>``.
 A spec is parsed once into a ``Plan``: the model specs it loads and how to build it.
 """
@@ -265,6 +265,15 @@ def _resample(spec: str, rest: str) -> Plan:
                                                               seed=ctx.seed))
 
 
+def _learned(spec: str, rest: str) -> Plan:
+    if not rest:
+        raise BadInputError(f"paraphraser spec '{spec}' must look like learned:PATH or "
+                            "learned:organism")
+    from faithline.pipeline.paraphrase_learned import load_learned
+
+    return Plan([], lambda ctx: load_learned(rest))
+
+
 PARAPHRASERS.register("none", _none, grammar="none",
                       help="identity: the no-paraphraser baseline (fidelity 1)")
 PARAPHRASERS.register("llm", _llm(LLMParaphraser), grammar="llm:MODEL_SPEC",
@@ -284,5 +293,9 @@ PARAPHRASERS.register("resample", _resample, grammar="resample:MODEL_SPEC[@n=N]"
                       help="each step redrawn from a frozen model (e.g. the warm-up organism) "
                            "among the steps that move its predictions alike; N draws a step "
                            "(default: every word of a word-level vocabulary, else 8)")
+PARAPHRASERS.register("learned", _learned, grammar="learned:PATH|organism",
+                      help="a tiny model trained here on honest organism steps rewrites each "
+                           "step; fails closed on words it never saw (organism: trained on "
+                           "first use, cached)")
 PARAPHRASERS.register("ensemble", _ensemble, grammar="ensemble:A|B|...",
                       help="each CoT goes to one member drawn at random (seeded)")
