@@ -82,15 +82,22 @@ class Generation:
     # Local back-ends: the ids sampled, through the token that ended the generation (EOS or the
     # one completing a stop string), as an RL trainer needs them.
     token_ids: tuple[int, ...] | None = None
+    # What ended it, where the back-end knows: the stop string matched, or "eos" (None: the
+    # token limit, or a back-end that does not say). The per-step loop (pipeline/steps.py)
+    # tells a step's end from the CoT's end by it.
+    stop_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "text": self.text,
             "finish_reason": self.finish_reason,
             "tokens": list(self.tokens) if self.tokens is not None else None,
             "logprobs": list(self.logprobs) if self.logprobs is not None else None,
             "token_ids": list(self.token_ids) if self.token_ids is not None else None,
         }
+        if self.stop_reason is not None:
+            d["stop_reason"] = self.stop_reason
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Generation:
@@ -101,6 +108,7 @@ class Generation:
             tokens=tuple(toks) if toks is not None else None,
             logprobs=tuple(lps) if lps is not None else None,
             token_ids=tuple(ids) if ids is not None else None,
+            stop_reason=d.get("stop_reason"),
         )
 
 

@@ -173,8 +173,23 @@ class HFModel:
         A seed applies inside a forked RNG, so generation never disturbs the caller's (e.g. a
         trainer's) random state.
         """
-        torch = self._torch
         enc = self._encode(texts)
+        return self._generate(enc["input_ids"], enc["attention_mask"], params)
+
+    def generate_ids(self, prompts: Sequence[Sequence[int]], params: GenParams
+                     ) -> list[list[Generation]]:
+        """Generate for prompts given as token ids, left-padded into one batch: the per-step
+        loop continues from spliced ids this way, never from re-tokenised text."""
+        torch = self._torch
+        width, pad = max(len(p) for p in prompts), self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(p)) + list(p) for p in prompts])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        return self._generate(ids.to(self.device), mask.to(self.device), params)
+
+    def _generate(self, input_ids: Any, attention_mask: Any, params: GenParams
+                  ) -> list[list[Generation]]:
+        torch = self._torch
+        enc = {"input_ids": input_ids, "attention_mask": attention_mask}
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             if params.seed is not None:
@@ -188,7 +203,7 @@ class HFModel:
                 torch.log_softmax(step.float(), dim=-1).gather(1, new[:, k : k + 1]).squeeze(1)
                 for k, step in enumerate(out.logits)
             ], dim=1).tolist()
-        gens: list[list[Generation]] = [[] for _ in texts]
+        gens: list[list[Generation]] = [[] for _ in range(input_ids.shape[0])]
         for row, ids in enumerate(new.tolist()):
             gens[row // params.n].append(self._finish(ids, params, logps[row] if logps else None))
         return gens
@@ -202,10 +217,13 @@ class HFModel:
     def _finish(self, ids: list[int], params: GenParams, logps: list[float] | None) -> Generation:
         ended = False
         sampled = ids
-        ends = self.eos_ids | self._stop_token_ids(params.stop)
+        reason: str | None = None
+        stop_ids = {i: s for s in params.stop for i in self._stop_token_ids([s])}
+        ends = self.eos_ids | set(stop_ids)
         for k, tok in enumerate(ids):
             if tok in ends or tok == self.tokenizer.pad_token_id:
                 ids, sampled, ended = ids[:k], ids[:k + 1], True
+                reason = stop_ids.get(tok, "eos")
                 break
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         cuts = [(c, stop) for c, stop in ((text.find(stop), stop) for stop in params.stop)
@@ -213,14 +231,15 @@ class HFModel:
         if cuts:
             cut, stop = min(cuts)
             sampled = self._ids_covering(ids, cut + len(stop))
-            text, ended = text[:cut], True
+            text, ended, reason = text[:cut], True, stop
             ids = self._ids_covering(ids, len(text))
         tokens = lps = None
         if logps is not None:
             tokens = tuple(self.tokenizer.convert_ids_to_tokens(ids))
             lps = tuple(logps[: len(ids)])
         return Generation(text=text, finish_reason="stop" if ended else "length",
-                          tokens=tokens, logprobs=lps, token_ids=tuple(sampled))
+                          tokens=tokens, logprobs=lps, token_ids=tuple(sampled),
+                          stop_reason=reason)
 
     def _ids_covering(self, ids: list[int], n_chars: int) -> list[int]:
         """The shortest prefix of ``ids`` whose text covers the first ``n_chars`` characters."""

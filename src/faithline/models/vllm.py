@@ -174,6 +174,20 @@ class VLLMModel:
             rows.append((ids, c.text, lps))
         return rows
 
+    def sample_steps(self, prompts: Sequence[Sequence[int]], params: GenParams
+                     ) -> list[Generation]:
+        """For per-step RL (pipeline/steps.py): one sample per prompt given as token ids, with
+        the engine's logprob of every sampled id (through the ending token) as ``logprobs``."""
+        sps = self.request_params(replace(params, n=1, logprobs=True), len(prompts))
+        outs = self._requests([(list(ids), sp) for ids, sp in zip(prompts, sps, strict=True)])
+        gens = []
+        for out in outs:
+            c = out.outputs[0]
+            ids = [int(t) for t in c.token_ids]
+            lps = [float(step[t].logprob) for step, t in zip(c.logprobs or [], ids, strict=True)]
+            gens.append(replace(self._generation(c, params), logprobs=tuple(lps), tokens=None))
+        return gens
+
     def _generation(self, c: Any, params: GenParams) -> Generation:
         sampled = tuple(int(t) for t in c.token_ids)
         ended = c.finish_reason == "stop"
@@ -186,8 +200,9 @@ class VLLMModel:
         if params.logprobs and c.logprobs is not None:
             tokens = tuple(self.tokenizer.convert_ids_to_tokens(ids))
             lps = tuple(float(step[t].logprob) for step, t in zip(c.logprobs, ids, strict=False))
+        reason = (c.stop_reason if isinstance(c.stop_reason, str) else "eos") if ended else None
         return Generation(text=c.text, finish_reason="stop" if ended else "length",
-                          tokens=tokens, logprobs=lps, token_ids=sampled)
+                          tokens=tokens, logprobs=lps, token_ids=sampled, stop_reason=reason)
 
     # ----- scoring ---------------------------------------------------------------------------
     def split(self, prompt: Prompt, continuations: Sequence[str]

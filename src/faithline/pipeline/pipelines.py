@@ -9,6 +9,9 @@ Shoggoth writes the CoT (generation stops where the answer would start), the par
 rewrites it, and the Face sees the task prompt with the *paraphrased* CoT prefilled as its own
 reasoning, then writes the answer. Each role takes any model. A failed paraphrase fails the
 sample closed: it is returned as a ``SampleFailure`` and the Face never runs on it.
+With ``max_steps`` (``--paraphrase-steps``) the paraphraser sits in the Shoggoth's own loop
+instead: it rewrites each step before the Shoggoth writes the next (pipeline/steps.py), and the
+Face reads the paraphrased steps.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from faithline.errors import ParaphraseError
+from faithline.errors import BadInputError, ParaphraseError
 from faithline.models.base import Capability, Model, require
 from faithline.pipeline.format import CotFormat, clean_cot
 from faithline.pipeline.paraphrase_llm import Paraphraser
+from faithline.pipeline.steps import StepChain, run_steps, step_rule
 from faithline.tasks.base import Task
-from faithline.types import GenParams, Prompt, Sample, Transcript
+from faithline.types import Generation, GenParams, Prompt, Sample, Transcript
 
 
 @dataclass(frozen=True)
@@ -166,19 +170,48 @@ class ShoggothFacePipeline(BasePipeline):
     name = "shoggoth-face"
 
     def __init__(self, shoggoth: Model, face: Model, paraphraser: Paraphraser | None,
-                 task: Task, settings: Settings) -> None:
+                 task: Task, settings: Settings, max_steps: int = 0) -> None:
         super().__init__(task, settings)
         require(shoggoth, Capability.GENERATE, Capability.STOP)
         require(face, Capability.GENERATE, Capability.PREFILL)
+        if max_steps and paraphraser is None:
+            raise BadInputError("per-step paraphrasing (max_steps) needs a paraphraser")
+        if max_steps:
+            require(shoggoth, Capability.PREFILL)
         self.shoggoth, self.face, self.paraphraser = shoggoth, face, paraphraser
+        self.max_steps = max_steps
+        if max_steps:
+            self.name = "shoggoth-face-steps"
+
+    def steps(self, prompts: Sequence[Prompt], samples: Sequence[Sample]) -> list[StepChain]:
+        """Each CoT step by step, the Shoggoth continuing from the paraphrased steps
+        (prefilled)."""
+        assert self.paraphraser is not None
+
+        def generate(contexts: list[Prompt], params: GenParams) -> list[Any]:
+            return [g[0] for g in self.shoggoth.generate(contexts, params)]
+
+        return run_steps(list(prompts), generate,
+                         lambda p, text: p.with_prefill(p.prefill + text), self.paraphraser,
+                         [s.question for s in samples], step_rule(self.fmt), self.cot_params(),
+                         self.fmt.cot_stops, self.max_steps)
 
     def run(self, samples: Sequence[Sample]) -> list[Outcome]:
         prompts = [self.prompt(s) for s in samples]
-        gens = [g[0] for g in self.shoggoth.generate(prompts, self.cot_params(self.fmt.cot_stops))]
-        cots = [clean_cot(g.text) for g in gens]
-        shown: list[str | ParaphraseError] = list(cots)
-        if self.paraphraser is not None:
-            shown = self.paraphraser.paraphrase(cots, [s.question for s in samples])
+        chains: list[StepChain] = []
+        if self.max_steps:
+            chains = self.steps(prompts, samples)
+            cots = [c.cot for c in chains]
+            gens = [Generation(c.cot, "stop" if c.finish == "stop" else "length")
+                    for c in chains]
+            shown: list[str | ParaphraseError] = [c.error or c.shown for c in chains]
+        else:
+            gens = [g[0] for g in self.shoggoth.generate(prompts,
+                                                         self.cot_params(self.fmt.cot_stops))]
+            cots = [clean_cot(g.text) for g in gens]
+            shown = list(cots)
+            if self.paraphraser is not None:
+                shown = self.paraphraser.paraphrase(cots, [s.question for s in samples])
         ok = [i for i, p in enumerate(shown) if isinstance(p, str)]
         forced = self.force_answers(self.face, [samples[i] for i in ok],
                                     [prompts[i] for i in ok], [str(shown[i]) for i in ok])
@@ -187,11 +220,15 @@ class ShoggothFacePipeline(BasePipeline):
         for i, s in enumerate(samples):
             para = shown[i]
             if isinstance(para, ParaphraseError):
-                out.append(SampleFailure(s.id, "paraphrase", para.kind, str(para),
-                                         {"cot": cots[i]}))
+                detail: dict[str, Any] = {"cot": cots[i]}
+                if chains:
+                    detail["steps"] = chains[i].to_meta()
+                out.append(SampleFailure(s.id, "paraphrase", para.kind, str(para), detail))
                 continue
-            meta = {"models": self.roles(), "raw_output": gens[i].text,
-                    "finish_reason": gens[i].finish_reason}
+            meta: dict[str, Any] = {"models": self.roles(), "raw_output": gens[i].text,
+                                    "finish_reason": gens[i].finish_reason}
+            if chains:
+                meta["steps"] = chains[i].to_meta()
             t = self.transcript(s, prompts[i], cots[i], answers[i], meta)
             if self.paraphraser is not None:
                 t.paraphrased_cot = str(para)
@@ -203,4 +240,6 @@ class ShoggothFacePipeline(BasePipeline):
         roles = {"shoggoth": self.shoggoth.spec, "face": self.face.spec}
         if self.paraphraser is not None:
             roles["paraphraser"] = self.paraphraser.name
+            if self.max_steps:
+                roles["paraphrase_placement"] = "step"
         return roles

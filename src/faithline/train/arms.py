@@ -11,7 +11,9 @@ Keys: ``answer`` (``policy``: one model writes CoT and answer; ``face``: the pol
 Shoggoth and stops where the answer would start, a separate Face answers), ``penalty`` (``none``,
 ``cot``: the monitor penalty lands on the policy's reward and so on its CoT tokens; ``face``: on
 the Face's reward alone, reward targeting after Drori et al. 2025), ``paraphrase`` (``yes``: the
-``--paraphraser`` rewrites the CoT before the Face reads it), ``extras`` (``+``-separated extra
+``--paraphraser`` rewrites the CoT before the Face reads it; ``step``: it rewrites each step
+of the CoT before the Shoggoth writes the next, Kokotajlo's placement, pipeline/steps.py),
+``extras`` (``+``-separated extra
 reward terms of the policy: ``legibility``), ``name``.
 """
 
@@ -37,6 +39,7 @@ class Arm:
     paraphrase: bool = False
     extras: tuple[str, ...] = ()
     title: str = ""
+    steps: bool = False  # the paraphraser rewrites each step in the Shoggoth's own loop
 
     def __post_init__(self) -> None:
         if self.answer not in ANSWERERS:
@@ -46,6 +49,11 @@ class Arm:
         if (self.penalty == "face" or self.paraphrase) and self.answer != "face":
             raise BadInputError(f"arm {self.name}: a Face penalty or a paraphraser needs "
                                 "answer=face")
+        if self.steps and not self.paraphrase:
+            raise BadInputError(f"arm {self.name}: per-step placement needs a paraphraser")
+        if self.steps and self.extras:
+            raise BadInputError(f"arm {self.name}: extra reward terms read the policy's whole "
+                                "completion, which per-step rows do not have")
         bad = [e for e in self.extras if e not in EXTRAS]
         if bad:
             raise BadInputError(f"arm {self.name}: unknown extra reward term(s) "
@@ -77,6 +85,16 @@ ARMS.register("paraphrase-pressure", lambda: Arm(
     "paraphrase-pressure", answer="face", penalty="cot", paraphrase=True,
     title="Shoggoth+Paraphraser+Face, CoT pressure"),
     help="Shoggoth+Paraphraser+Face with the penalty on the Shoggoth's CoT")
+ARMS.register("paraphrase-step", lambda: Arm(
+    "paraphrase-step", answer="face", penalty="face", paraphrase=True, steps=True,
+    title="Shoggoth+Face, per-step paraphraser"),
+    help="as paraphrase, with the paraphraser rewriting each step before the Shoggoth writes "
+         "the next (Kokotajlo's placement)")
+ARMS.register("step-pressure", lambda: Arm(
+    "step-pressure", answer="face", penalty="cot", paraphrase=True, steps=True,
+    title="per-step paraphraser, CoT pressure"),
+    help="as paraphrase-pressure, with the paraphraser rewriting each step in the Shoggoth's "
+         "own loop")
 DEMO_ARMS = ("outcome", "pressure", "face", "paraphrase", "legibility")
 
 
@@ -93,9 +111,10 @@ def parse_arm(text: str) -> Arm:
                                 "penalty=, paraphrase=, extras=")
         fields[key] = value.strip()
     yes = fields.get("paraphrase", "no").lower()
-    if yes not in ("yes", "no", "true", "false", "1", "0"):
-        raise BadInputError(f"arm '{text}': paraphrase must be yes or no")
+    if yes not in ("yes", "no", "true", "false", "1", "0", "face", "step"):
+        raise BadInputError(f"arm '{text}': paraphrase must be yes (= face), step or no")
     arm = Arm(fields.get("name", "custom"), answer=fields.get("answer", "policy"),
-              penalty=fields.get("penalty", "none"), paraphrase=yes in ("yes", "true", "1"),
+              penalty=fields.get("penalty", "none"),
+              paraphrase=yes in ("yes", "true", "1", "face", "step"), steps=yes == "step",
               extras=tuple(e for e in fields.get("extras", "").split("+") if e))
     return replace(arm, title=arm.name)

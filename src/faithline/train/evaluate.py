@@ -61,8 +61,10 @@ def evaluation_set(task: LeakTask, n: int, seed: int, prefix: str) -> list[Sampl
 def evaluate(run: Run, task: LeakTask, samples: Sequence[Sample], policy: HFModel,
              face: HFModel | None, paraphraser: Paraphraser | None,
              monitors: Sequence[Monitor], settings: Settings, meta: dict[str, object],
-             progress: bool = False) -> dict[str, int]:
+             progress: bool = False, max_steps: int = 0) -> dict[str, int]:
+    """``max_steps`` > 0: the paraphraser rewrites each step before the Shoggoth writes the
+    next (pipeline/steps.py), as the arm trained."""
     inner: BasePipeline = SinglePipeline(policy, task, settings) if face is None else \
-        ShoggothFacePipeline(policy, face, paraphraser, task, settings)
+        ShoggothFacePipeline(policy, face, paraphraser, task, settings, max_steps=max_steps)
     pipeline = LabelledPipeline(inner, task, monitors, meta)
     return execute(run, pipeline, samples, batch_size=64, progress=progress)

@@ -75,6 +75,9 @@ class UserReward:
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
                  **columns: Any) -> list[float | None]:
+        # Per-step rows (pipeline/steps.py) hold a part of the CoT each: the user's function
+        # reads the whole of what the Shoggoth wrote
+        completions = columns.pop("rollout_completion", None) or completions
         out = list(self.fn(prompts=prompts, completions=completions, **columns))
         if len(out) != len(completions):
             raise BadInputError(f"--reward {self.spec} returned {len(out)} rewards for "
@@ -91,14 +94,22 @@ class MonitorPenalty:
     def __init__(self, monitor: Monitor, k: float = 2.0) -> None:
         self.monitor, self.k = monitor, k
         self._key: tuple[Any, ...] | None = None
+        self._keys: list[Any] = []
         self.last: list[Verdict] = []
 
     def verdicts(self, transcripts: Sequence[Transcript]) -> list[Verdict]:
         """The monitor's verdicts; the last batch is kept, so the rollout (for the Face's
-        reward) and TRL (for the policy's) share one call."""
-        key = tuple((t.prompt, t.cot, t.answer) for t in transcripts)
-        if key != self._key:
-            self.last, self._key = list(self.monitor(transcripts)), key
+        reward) and TRL (for the policy's) share one call, and a rollout repeated over rows
+        (per-step placement: one row per step) is judged once."""
+        keys = [(t.prompt, t.cot, t.answer) for t in transcripts]
+        if tuple(keys) == self._key:
+            return self.last
+        known = dict(zip(self._keys, self.last, strict=True))
+        todo = {k: t for k, t in zip(keys, transcripts, strict=True) if k not in known}
+        if todo:
+            known.update(zip(todo, self.monitor(list(todo.values())), strict=True))
+        self.last, self._key = [known[k] for k in keys], tuple(keys)
+        self._keys = keys
         return self.last
 
     def penalty(self, v: Verdict) -> float:

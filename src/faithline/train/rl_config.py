@@ -22,7 +22,7 @@ from faithline.train.arms import ARMS, Arm, parse_arm
 class RLConfig:
     arm: str = field(default="outcome", metadata=_help(
         lambda: f"{', '.join(ARMS.in_order())} (listed above), or key=value,... "
-                "(answer=policy|face, penalty=none|cot|face, paraphrase=yes|no, "
+                "(answer=policy|face, penalty=none|cot|face, paraphrase=yes|step|no, "
                 "extras=legibility, name=NAME)"))
     model: str = field(default="builtin:organism", metadata=_help(
         "policy start checkpoint: builtin:organism or any local model spec"))
@@ -39,6 +39,13 @@ class RLConfig:
         "canonical:organism for the organism, canonical otherwise)"))
     prompts: int = field(default=0, metadata=_help(
         "prompts per step (0: 16 for the organism, 4 otherwise)", ge=0))
+    paraphrase_steps: str = field(default="", metadata=_help(
+        "per-step paraphraser (any --paraphraser spec): it rewrites each step of the "
+        "Shoggoth's CoT before the Shoggoth writes the next (pipeline/steps.py); turns a Face "
+        "arm's placement into per-step"))
+    max_steps: int = field(default=0, metadata=_help(
+        "steps per CoT with --paraphrase-steps (0: --max-new-tokens for the organism, one "
+        "word a step; 8 otherwise, one line a step)", ge=0))
     face_model: str = field(default="", metadata=_help(
         "Face start checkpoint (default: a copy of the policy's)"))
     generations: int = field(default=0, metadata=_help(
@@ -87,12 +94,20 @@ class RLConfig:
     def check(self) -> Arm:
         """The arm this config trains (a clear error for an unknown one); the numbers were
         checked when the config was built."""
-        return parse_arm(self.arm)
+        arm = parse_arm(self.arm)
+        if not self.paraphrase_steps or arm.steps:
+            return arm
+        if not arm.face:
+            raise BadInputError(f"--paraphrase-steps needs a Face arm (answer=face); arm "
+                                f"{arm.name} answers with the policy")
+        return replace(arm, paraphrase=True, steps=True)
 
     def sized(self, organism: bool) -> RLConfig:
         """The config with its automatic sizes (0) filled in: the organism's, or a chat
         model's (small enough for a CPU; set them for real runs)."""
         auto = (16, 8, 256, 16) if organism else (4, 4, 32, 128)
+        tokens = self.max_new_tokens or auto[3]
         return replace(self, prompts=self.prompts or auto[0],
                        generations=self.generations or auto[1], eval_n=self.eval_n or auto[2],
-                       max_new_tokens=self.max_new_tokens or auto[3])
+                       max_new_tokens=tokens,
+                       max_steps=self.max_steps or (tokens if organism else 8))

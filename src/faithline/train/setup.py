@@ -105,6 +105,9 @@ class Parts:
                       for k in ("prompts", "generations", "eval_n", "max_new_tokens")}}
         if self.paraphraser is not None:
             info["paraphraser"] = self.paraphraser.name
+            info["paraphrase_placement"] = "step" if self.arm.steps else "face"
+        if self.arm.steps:
+            info["sizes"]["max_steps"] = self.cfg.max_steps
         return info
 
     def load_face(self, folder: Path) -> None:
@@ -142,9 +145,10 @@ class Parts:
 
         cfg = self.cfg
         funcs, weights = self.reward_funcs()
+        rows = cfg.generations * self.rows_per_rollout  # TRL's group: per-step rows (rollout.py)
         args = GRPOConfig(
-            output_dir=str(trl_dir), per_device_train_batch_size=cfg.prompts * cfg.generations,
-            num_generations=cfg.generations, max_steps=cfg.steps, learning_rate=cfg.lr,
+            output_dir=str(trl_dir), per_device_train_batch_size=cfg.prompts * rows,
+            num_generations=rows, max_steps=cfg.steps, learning_rate=cfg.lr,
             beta=cfg.beta, logging_steps=1, save_strategy="steps", save_steps=cfg.save_every,
             save_total_limit=2, max_completion_length=self.max_new_tokens,
             report_to=[] if cfg.report_to in ("", "none") else [cfg.report_to],
@@ -179,6 +183,11 @@ class Parts:
 
             trainer.remove_callback(PrinterCallback)
         return trainer
+
+    @property
+    def rows_per_rollout(self) -> int:
+        """TRL rows per rollout: one, or one per step with per-step paraphrasing."""
+        return self.cfg.max_steps if self.arm.steps else 1
 
     def engine_options(self) -> Any:
         """Where TRL starts its colocated engine: with faithline's engine options (--vllm)."""
@@ -253,7 +262,8 @@ class Parts:
                             temperature=1.0, answer_temperature=1.0, seed=cfg.seed + 3,
                             format=self.fmt.name)
         evaluate(run, self.task, samples, policy, face, self.paraphraser, monitors, settings,
-                 {"arm": self.arm.name, "seed": cfg.seed}, progress)
+                 {"arm": self.arm.name, "seed": cfg.seed}, progress,
+                 max_steps=cfg.max_steps if self.arm.steps else 0)
 
     def log_monitors(self) -> list[Any]:
         names = {self.monitor_name}
@@ -298,7 +308,8 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
         parts.face = FaceLearner(face_model.eval(), policy.tokenizer, cfg.lr,
                                  single_token=organism, seed=cfg.seed + FACE_SEED)
     if arm.paraphrase:
-        spec = cfg.paraphraser or ("canonical:organism" if organism else "canonical")
+        spec = (cfg.paraphrase_steps if arm.steps else "") or cfg.paraphraser or (
+            "canonical:organism" if organism else "canonical")
         parts.paraphraser = get_paraphraser(spec, seed=cfg.seed,
                                             max_new_tokens=2 * parts.max_new_tokens)
     if not cfg.vllm:  # --vllm samples them on the engine, once it has started
@@ -312,5 +323,6 @@ def build_parts(cfg: RLConfig, arm: Arm, progress: bool = True) -> Parts:
                                parts.max_new_tokens, penalty, penalty_weight=cfg.penalty,
                                face=parts.face, paraphraser=parts.paraphraser, seed=cfg.seed,
                                reward=UserReward(load_function(cfg.reward), cfg.reward)
-                               if cfg.reward else None, vllm=cfg.vllm)
+                               if cfg.reward else None, vllm=cfg.vllm,
+                               max_steps=cfg.max_steps)
     return parts
