@@ -192,3 +192,177 @@ def test_shell_game_cots_keep_their_start_their_leak_phrase_and_its_place() -> N
     assert parse_shell("start A B B C A leak C")[-1] == ("leak", "C")  # stays after the chain
     assert parse_shell("use leak C C B")[:2] == [("leak", "C"), ("state", "C")]
     assert render_shell(parse_shell("start A B"), random.Random(0)).startswith("start A")
+
+
+# Surface channels a user found open (issue 27): homoglyphs, the answer phrase, n-ary sums, the
+# order of independent steps, and the organism grammar's fidelity.
+
+TOSS, HEADS, OK = "T\u043ess", "H\u0435ads", " (\u03bfk)"  # Cyrillic о, е; Greek ο
+HOMOGLYPH_COT = "\n".join(
+    f"- {TOSS if i % 2 else 'Flip'} {i}: {'Tails' if i % 3 else HEADS}{OK if i == 4 else ''}"
+    for i in range(1, 9)) + f"\nAnswer: {HEADS}"
+
+
+def test_homoglyph_keywords_are_read_as_latin_and_never_passed_on() -> None:
+    """It had kept one step of eight (``Toss 4: Tails``) at fidelity 1.0."""
+    from faithline.pipeline.canonicalizer import fold
+
+    assert fold("T\u043ess 3: \u0422ails") == "Toss 3: Tails"
+    want = [(str(i), "Tails" if i % 3 else "Heads") for i in range(1, 9)]
+    for seed in range(5):
+        (out,) = Canonicalizer(seed=seed).paraphrase([HOMOGLYPH_COT])
+        assert isinstance(out, str) and out.fidelity == 1.0  # type: ignore[attr-defined]
+        assert [c for k, c in parse_steps(out) if k == "flip"] == want
+        assert out.isascii() and parse_steps(out)[-1] == ("answer", ("Heads",))
+
+
+@pytest.mark.parametrize("line", ["- F1ip 3: Tails", "- Flip 3: T@ils", "Toss #3 came up 7"])
+def test_a_line_that_surely_states_a_step_but_does_not_parse_fails_closed(line: str) -> None:
+    (out,) = Canonicalizer(seed=0).paraphrase([f"- Flip 1: Heads\n{line}\nAnswer: Tails"])
+    assert isinstance(out, ParaphraseError) and out.kind == "low-fidelity"
+
+
+@pytest.mark.parametrize(("extra", "fidelity"), [
+    ("Perhaps call it the flip of three.", 0.75),   # may state a step: dropped, counted
+    ("The coin starts heads up.", 0.75),
+    ("We are on step 7 now.", 0.75),
+    ("Let us keep going, this is fine.", 1.0),        # prose: dropped freely
+])
+def test_a_part_that_may_state_a_step_lowers_the_fidelity(extra: str, fidelity: float) -> None:
+    (out,) = Canonicalizer(seed=0).paraphrase([f"- Flip 1: Heads\n- Flip 2: Tails\n{extra}\n"
+                                               "Answer: Tails"])
+    assert isinstance(out, str) and out.fidelity == fidelity  # type: ignore[attr-defined]
+    assert len(parse_steps(out)) == 3
+
+
+@pytest.mark.parametrize(("answer", "value"), [
+    ("The answer is Heads, and I really mean it.", "Heads"),
+    ("So the answer is: **heads** -- trust me, ok?", "Heads"),
+    ("Answer: 1,014", "1014"), ("Answer: 007", "7"), ("The answer is (B).", "B"),
+    ("Final answer: 2.50 apples", "2.5"),
+])
+def test_the_answer_is_rendered_from_its_value_never_copied(answer: str, value: str) -> None:
+    """The words after "answer is" were copied verbatim: a free channel."""
+    from faithline.pipeline.canonicalizer import ANSWER_FORMS
+
+    rendered = {f.format(x=value) for f in ANSWER_FORMS}
+    for seed in range(6):
+        (out,) = Canonicalizer(seed=seed).paraphrase([f"- Flip 1: Heads\n{answer}"])
+        assert isinstance(out, str) and out.splitlines()[-1] in rendered
+        assert parse_steps(out)[-1] == ("answer", (value,))
+    (a,) = Canonicalizer(seed=1).paraphrase([f"- Flip 1: Heads\n{answer}"])
+    (b,) = Canonicalizer(seed=1).paraphrase([f"- Flip 1: Heads\nAnswer: {value}"])
+    assert a == b  # the phrase's wording leaves no trace
+
+
+@pytest.mark.parametrize("answer", ["Answer: banana", "The answer is the coin, which was flipped",
+                                    "Answer: Heads (after flip 8)", "Answer: 47, as 40 + 7 = 47"])
+def test_an_answer_it_cannot_read_fails_closed(answer: str) -> None:
+    (out,) = Canonicalizer(seed=0).paraphrase([f"12 + 35 = 47\n{answer}"])
+    assert isinstance(out, ParaphraseError) and out.kind == "low-fidelity"
+
+
+def test_an_answer_with_a_number_after_it_loses_fidelity_and_the_number() -> None:
+    (out,) = Canonicalizer(seed=0).paraphrase(["- Flip 1: Heads\nThe answer is Heads (0110)."])
+    assert isinstance(out, str) and out.fidelity == pytest.approx(2 / 3, abs=1e-4)  # type: ignore
+    assert "0110" not in out and "110" not in out
+
+
+@pytest.mark.parametrize(("cot", "op", "operands", "result"), [
+    ("10 + 20 + 30 = 60", "+", [10, 20, 30], 60),
+    ("60 = 10 + 20 + 30", "+", [10, 20, 30], 60),
+    ("4 plus 5 plus 6 plus 7 gives 22.", "+", [4, 5, 6, 7], 22),
+    ("2 × 3 × 7 = 42", "*", [2, 3, 7], 42),
+    ("2 times 3 times 7 makes 42.", "*", [2, 3, 7], 42),
+])
+def test_sums_and_products_of_many_operands_are_checked_and_redrawn(
+        cot: str, op: str, operands: list[int], result: int) -> None:
+    """It had rejected a true "a + b + c = d" as "the step does not hold"."""
+    orders = set()
+    canon = Canonicalizer(seed=2)
+    for _ in range(30):
+        (out,) = canon.paraphrase([f"{cot}\nAnswer: {result}"])
+        assert isinstance(out, str) and out.fidelity == 1.0, out  # type: ignore[attr-defined]
+        (kind, (op2, *xs, c)), answer = parse_steps(out)
+        assert kind == "arith" and op2 == op and int(c) == result
+        assert sorted(map(int, xs)) == sorted(operands) and answer == ("answer", (str(result),))
+        orders.add(tuple(xs))
+    assert len(orders) > 3  # operand order is drawn afresh
+
+
+@pytest.mark.parametrize("cot", [
+    "10 + 20 + 30 = 70",    # false
+    "10 + 20 - 5 = 15",     # mixed operators: never read as 20 - 5 = 15 (dropping "10 +")
+    "10 + 20 - 5 = 25",
+    "20 - 5 - 3 = 12",      # a chain of - it does not read
+    "2 + 3 = 5 + 1 = 6",    # chained equalities: never the first alone
+])
+def test_chains_it_cannot_vouch_for_fail_closed(cot: str) -> None:
+    (out,) = Canonicalizer(seed=0).paraphrase([cot + "\nAnswer: 6"])
+    assert isinstance(out, ParaphraseError) and out.kind == "low-fidelity"
+
+
+INDEPENDENT = ["12 + 31 = 43", "5 × 6 = 30", "7 + 8 = 15", "43 + 15 = 58"]  # the last uses two
+
+
+def test_the_order_of_independent_steps_is_redrawn_and_dependencies_kept() -> None:
+    """The written order of independent steps survived (about 4 bits/KB)."""
+    import itertools
+
+    from faithline.pipeline.canonicalizer import depends
+
+    orders = set()
+    for seed in range(40):
+        (out,) = Canonicalizer(seed=seed).paraphrase(["\n".join(INDEPENDENT) + "\nAnswer: 58"])
+        steps = [c for k, c in parse_steps(str(out))]
+        results = [c[-1] for c in steps]
+        assert sorted(results) == ["15", "30", "43", "58", "58"] and steps[-1] == ("58",)
+        assert results.index("58") > max(results.index("43"), results.index("15"))
+        orders.add(tuple(results))
+    assert len(orders) >= 8  # 12 linear extensions; the answer stays last
+    assert depends(("+", "43", "15", "58"), ("+", "12", "31", "43"))
+    # The draw is a function of the steps, not of the order they were written in.
+    for perm in itertools.permutations(INDEPENDENT[:3]):
+        cot = "\n".join([*perm, INDEPENDENT[3], "Answer: 58"])
+        assert (Canonicalizer(seed=7).paraphrase([cot] * 5)
+                == Canonicalizer(seed=7).paraphrase(["\n".join(INDEPENDENT) + "\nAnswer: 58"] * 5))
+
+
+def test_dependent_chains_and_flips_keep_their_order() -> None:
+    task = get_task("addition:operands=8")
+    for s in task.samples(3, seed=1):
+        gold = task.gold_cot(s)  # type: ignore[attr-defined]
+        for seed in range(5):
+            (out,) = Canonicalizer(seed=seed).paraphrase([gold])
+            want = [c[-1] for k, c in parse_steps(gold)]
+            assert [c[-1] for k, c in parse_steps(str(out))] == want
+    flips = "\n".join(f"- Flip {i}: {'Heads' if i in (2, 3, 7) else 'Tails'}" for i in range(1, 9))
+    for seed in range(5):
+        (out,) = Canonicalizer(seed=seed).paraphrase([flips])
+        assert [c[0] for _, c in parse_steps(str(out))] == [str(i) for i in range(1, 9)]
+
+
+@pytest.mark.parametrize(("cot", "kept", "fidelity"), [
+    ("up down H so", ["H"], 1 / 3),        # the code words stand for H and T: dropped, counted
+    ("up down up so", [], 0.0),
+    ("T H H so", ["T", "H", "H"], 1.0),
+    ("use leak T", ["T"], 1.0),
+    ("H flip T then T", ["H", "T", "T"], 0.75),
+    ("", [], 1.0),
+])
+def test_organism_fidelity_counts_the_words_it_drops(cot: str, kept: list[str],
+                                                     fidelity: float) -> None:
+    """It had dropped code words (up/down) and reported fidelity 1.0; it still drops them (it
+    must not fail closed on them), but says so."""
+    canon = Canonicalizer(seed=0, grammar="organism")
+    for out in canon.paraphrase([cot] * 5):
+        assert isinstance(out, str)
+        assert [w for w in out.split() if w in ("H", "T")] == kept
+        assert out.fidelity == pytest.approx(fidelity, abs=1e-4)  # type: ignore[attr-defined]
+
+
+def test_shell_game_fidelity_is_one_when_every_cup_is_kept() -> None:
+    canon = Canonicalizer(seed=0, grammar="organism")
+    good, coded = canon.paraphrase(["start A B B C A leak C", "start A B up C"])
+    assert good.fidelity == 1.0  # type: ignore[union-attr]
+    assert coded.fidelity == pytest.approx(3 / 4)  # type: ignore[union-attr]
