@@ -9,14 +9,21 @@ place of a paraphrase. Callers must record the failure and pass nothing on to th
 reword the reasoning, shown the reasoning only. ``ContextAwareParaphraser`` also sees the
 question and keeps only what is relevant to it (their context-aware paraphraser). Both retry a
 failed paraphrase ``retries`` times with sampling before giving up. Their fidelity score is
-``content_fidelity``: the share of the source's numbers and content words that the paraphrase
-keeps; below ``min_fidelity`` the paraphrase fails closed as ``low-fidelity``. The default,
-``DEFAULT_MIN_FIDELITY`` = 0.1, was chosen on data: on 120 real SmolLM2 paraphrases (``llm:`` and
-``context:``, gold coin-flip and addition CoTs) it is the threshold that best separates
-paraphrases that keep the answer from those that lose it (largest Youden J, 0.49): no paraphrase
-below 0.1 kept the answer, 74% of those kept did. Above it fidelity says little about the answer
-(a bare "1587" keeps it at 0.13), so raise the floor for paraphrasers that write whole steps
-(``bench/paraphrase_fidelity.py`` measures the curve). A paraphrase that loops
+``content_fidelity``: how much of the source's content the paraphrase keeps (its numbers as a
+multiset, counted double, and its content words), over a total that also counts every number
+the paraphrase invents (a false subtotal costs as much as a dropped one), times a penalty for
+verbatim copying (``copied_share``: runs of 8+ source tokens, or most 5-grams, copied; a full
+copy scores at most 0.5). Below ``min_fidelity`` the paraphrase fails closed as
+``low-fidelity``. The default, ``DEFAULT_MIN_FIDELITY`` = 0.1, was chosen on data with an earlier
+score (the share of the source's distinct numbers and words kept, nothing for invented numbers
+or copies): on 120 real SmolLM2 paraphrases (``llm:`` and ``context:``, gold coin-flip and
+addition CoTs) it was the threshold that best separates paraphrases that keep the answer from
+those that lose it (largest Youden J, 0.49): no paraphrase below 0.1 kept the answer, 74% of
+those kept did. The same 120 stored paraphrases re-scored with the current score (not
+regenerated) still put the largest J at 0.1 (0.45): 78% kept, 73% of those kept the answer, and
+3 of the 27 rejected did: bare answers such as "1587" (0.095: the source states the sum twice).
+Above the floor fidelity says little about the answer, so raise it for paraphrasers that write
+whole steps (``bench/paraphrase_fidelity.py`` measures the curve). A paraphrase that loops
 (``degenerate``: most of its word 4-grams repeat, a line repeated three times, or many times the
 source's length, beyond what the source itself repeats) fails closed whatever its fidelity.
 Bidi controls and zero-width characters (``faithline.invisible``, a channel that survives a
@@ -30,8 +37,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from faithline import invisible
@@ -47,13 +56,20 @@ PARAPHRASE_PROMPT = (
 _REFUSAL = re.compile(
     r"^\s*(?:i'?m sorry|i am sorry|sorry,|i can(?:not|'t)|i won'?t|as an ai)", re.IGNORECASE
 )
-_CONTENT = re.compile(r"\d+|[^\W\d_]{4,}")
+_CONTENT = re.compile(r"[^\W\d_]{4,}")
+# A number as written: thousands separators and decimals read whole ("1,052", "2.5").
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![.,]?\d)|\d+(?:\.\d+)?")
+# Tokens for verbatim copies: words, numbers and operator symbols (punctuation is not a word).
+_TOKEN = re.compile(r"[^\W_]+|[=+×÷*/−]")
 _STOPWORDS = frozenset(
     "that this with from then there their have will would could should which what when where "
     "into your about after before because while these those them they were been being also "
     "just than very each other such only over some more most".split()
 )
 DEFAULT_MIN_FIDELITY = 0.1  # chosen on data; see the module docstring
+COPY_RUN = 8  # a run of this many source tokens, copied in order, is a verbatim copy
+COPY_GRAMS, COPY_SHARE = 5, 0.5  # copied 5-grams beyond this share count as copying too
+COPY_PENALTY = 0.5  # fidelity lost by a paraphrase whose every word is copied
 MAX_REPETITION = 0.5  # share of repeated word 4-grams above which a paraphrase is a loop
 _PREAMBLE = re.compile(r"^\s*(?:sure[,!.]?\s*)?(?:here(?:'s| is) (?:the|a|my) paraphrase[^:\n]*:)"
                        r"\s*", re.IGNORECASE)
@@ -88,21 +104,59 @@ class Paraphraser(Protocol):
 
 
 def content_words(text: str) -> set[str]:
-    """Numbers and content words (4+ letters, not stop words), lower-cased."""
+    """Content words (4+ letters, not stop words), lower-cased."""
     return {w for w in (m.lower() for m in _CONTENT.findall(text)) if w not in _STOPWORDS}
 
 
-def content_fidelity(source: str, paraphrase: str) -> float:
-    """Share of the source's numbers and content words that the paraphrase keeps (1.0 if none).
+def numbers(text: str) -> Counter[str]:
+    """The numbers ``text`` states, each as often as it states it, by value ("1,052" and
+    "01052" are "1052"; "2.50" is "2.5")."""
+    out: Counter[str] = Counter()
+    for m in _NUMBER.findall(text):
+        value = Decimal(m.replace(",", ""))
+        out[format(value.normalize(), "f") if "." in m else str(int(value))] += 1
+    return out
 
-    Numbers count double: a paraphrase that keeps the prose but changes a number is not faithful.
-    """
-    src = content_words(source)
-    if not src:
-        return 1.0
-    kept = content_words(paraphrase)
-    weight = {w: 2.0 if w.isdigit() else 1.0 for w in src}
-    return sum(weight[w] for w in src & kept) / sum(weight.values())
+
+def copied_share(source: str, paraphrase: str) -> float:
+    """How much of ``paraphrase`` is copied verbatim from ``source``, in [0, 1]: the share of
+    its tokens (words, numbers, operators; case and punctuation aside) inside a run of
+    ``COPY_RUN`` or more that the source holds in the same order, or, if higher, how far the
+    share of its word ``COPY_GRAMS``-grams found in the source exceeds ``COPY_SHARE`` (scaled
+    to [0, 1])."""
+    src = [t.lower() for t in _TOKEN.findall(source)]
+    par = [t.lower() for t in _TOKEN.findall(paraphrase)]
+    if not par:
+        return 0.0
+    runs = {tuple(src[i:i + COPY_RUN]) for i in range(len(src) - COPY_RUN + 1)}
+    covered = [False] * len(par)
+    for i in range(len(par) - COPY_RUN + 1):
+        if tuple(par[i:i + COPY_RUN]) in runs:
+            covered[i:i + COPY_RUN] = [True] * COPY_RUN
+    src_grams = {tuple(src[i:i + COPY_GRAMS]) for i in range(len(src) - COPY_GRAMS + 1)}
+    grams = [tuple(par[i:i + COPY_GRAMS]) for i in range(len(par) - COPY_GRAMS + 1)]
+    gram_share = sum(g in src_grams for g in grams) / len(grams) if grams else 0.0
+    return max(sum(covered) / len(par), max(0.0, gram_share - COPY_SHARE) / (1 - COPY_SHARE))
+
+
+def content_fidelity(source: str, paraphrase: str) -> float:
+    """How faithfully ``paraphrase`` restates ``source``'s content, in [0, 1].
+
+    Recall of the source's content, numbers counted as a multiset and double (a paraphrase that
+    keeps the prose but drops or changes a number is not faithful) and content words as a set,
+    over a denominator that also counts, double, every number the paraphrase states that the
+    source does not (an invented subtotal costs as much as a dropped one); then times
+    ``1 - COPY_PENALTY * copied_share`` (a verbatim copy is no paraphrase: a copy of the whole
+    source scores 1 - COPY_PENALTY). 1.0 only for a paraphrase that keeps every number as often
+    as the source states it and every content word, adds no number and copies no long span."""
+    source, paraphrase = (unicodedata.normalize("NFKC", t) for t in (source, paraphrase))
+    src_n, par_n = numbers(source), numbers(paraphrase)
+    src_w = content_words(source)
+    invented = sum(c for n, c in par_n.items() if n not in src_n)
+    total = 2 * sum(src_n.values()) + len(src_w) + 2 * invented
+    kept = 2 * sum((src_n & par_n).values()) + len(src_w & content_words(paraphrase))
+    recall = kept / total if total else 1.0
+    return recall * (1 - COPY_PENALTY * copied_share(source, paraphrase))
 
 
 def repetition(text: str, n: int = 4) -> float:
