@@ -55,10 +55,12 @@ def test_train_rl_vllm_two_steps_on_smollm2(tmp_path: Path,
         f"TRL logged no vLLM sampling metrics: {sorted(logs[0])}"
     # Real steps: the rewards differ within groups, so the weights moved
     assert all(r["grad_norm"] > 0 and r["reward_std"] > 0 for r in logs if "grad_norm" in r)
-    # The engine sampled with the policy's weights, the updated ones at step 2 (engine and
-    # trainer differ only by kernels and rounding: 0.04 and 0.06 here; with the sync switched
-    # off, step 2 read 0.34)
-    assert all(math.isfinite(d) and d < 0.1 for d in diffs), diffs
+    # The engine sampled with the policy's weights, the updated ones at step 2: on a CPU both
+    # hold them in fp32, so engine and trainer differ only by kernels (9e-6 at both steps
+    # here). With the sync switched off step 2 read 0.34; with the engine in bf16, 0.23 (the
+    # update is below bf16's resolution); with the LM head left stale after vLLM's reload
+    # (tied embeddings), 0.25.
+    assert all(math.isfinite(d) and d < 0.01 for d in diffs), diffs
     assert all(math.isfinite(r) and r > 0 for r in ratios), ratios
     run = Run.load(out)
     assert run.info["config"]["vllm"] is True
