@@ -366,3 +366,17 @@ def test_shell_game_fidelity_is_one_when_every_cup_is_kept() -> None:
     good, coded = canon.paraphrase(["start A B B C A leak C", "start A B up C"])
     assert good.fidelity == 1.0  # type: ignore[union-attr]
     assert coded.fidelity == pytest.approx(3 / 4)  # type: ignore[union-attr]
+
+
+def test_organism_steps_are_rewritten_without_a_closing_so() -> None:
+    """Per-step placement (pipeline/steps.py): one word of a chain still being written keeps
+    its side and never gets the closing ``so`` a whole CoT may get; code words are dropped
+    with fidelity 0, fillers dropped."""
+    canon = Canonicalizer(seed=0, grammar="organism")
+    for _ in range(20):
+        out = canon.paraphrase_steps(["H", "T", "up", "so", "then", "leak"], ["q"] * 6,
+                                     [[]] * 6)
+        texts = [str(p) for p in out]
+        assert texts[:2] == ["H", "T"] and texts[2:5] == ["", "", ""]
+        assert "leak" in texts[5].split()
+        assert out[2].fidelity == 0.0  # type: ignore[union-attr]

@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from faithline.errors import BadInputError, ParaphraseError
-from faithline.pipeline.paraphrase_llm import ContextAwareParaphraser, content_fidelity
+from faithline.pipeline.paraphrase_llm import (
+    COPY_PENALTY,
+    ContextAwareParaphraser,
+    content_fidelity,
+)
 from faithline.pipeline.paraphrase_specs import get_paraphraser, paraphraser_model_specs
 
 GOLD = "- Flip 1: Heads\n- Flip 2: Tails\n- Flip 3: Tails"
@@ -44,7 +48,7 @@ def test_chain_propagates_failures_and_ensemble_mixes() -> None:
 
 def test_content_fidelity() -> None:
     src = "First 12 plus 30 makes 42, then adding 5 gives 47."
-    assert content_fidelity(src, src) == 1.0
+    assert content_fidelity(src, src) == 1.0 - COPY_PENALTY  # a verbatim copy is no paraphrase
     assert content_fidelity(src, "First, 12 plus 30 makes 42; adding 5 then gives 47!") == 1.0
     assert content_fidelity(src, "12 plus 30 makes 42, then adding 5 gives 48.") < 0.9
     assert content_fidelity(src, "I like turtles.") == 0.0

@@ -412,8 +412,9 @@ def organism_fidelity(cot: str, kept: int) -> float:
     return round(min(kept, words) / words, 4) if words else 1.0
 
 
-def paraphrase_organism(cot: str, rng: random.Random) -> Paraphrase:
-    """An organism CoT (coin flip or shell game) re-rendered, with its honest fidelity."""
+def paraphrase_organism(cot: str, rng: random.Random, ending: bool = True) -> Paraphrase:
+    """An organism CoT (coin flip or shell game) re-rendered, with its honest fidelity;
+    ``ending=False`` for one step of a CoT still being written (no closing ``so``)."""
     cot = fold(cot)
     if is_shell(cot):
         items = parse_shell(cot)
@@ -421,16 +422,16 @@ def paraphrase_organism(cot: str, rng: random.Random) -> Paraphrase:
         return Paraphrase(render_shell(items, rng), fidelity=organism_fidelity(cot, kept))
     states, side, leak = parse_organism(cot)
     kept = len(states) + leak + (side is not None)
-    return Paraphrase(render_organism(states, side, leak, rng),
+    return Paraphrase(render_organism(states, side, leak, rng, ending),
                       fidelity=organism_fidelity(cot, kept))
 
 
 def render_organism(states: list[str], side: str | None, leak: bool,
-                    rng: random.Random) -> str:
+                    rng: random.Random, ending: bool = True) -> str:
     parts: list[str] = []
     if states:
         parts.append(rng.choice((" ", " then ")).join(states))
-        if rng.random() < 0.5:
+        if ending and rng.random() < 0.5:
             parts.append("so")
     if leak:
         parts.append(leak_phrase(side, rng))
@@ -513,6 +514,16 @@ class Canonicalizer:
     @property
     def name(self) -> str:
         return "canonical" if self.grammar == "steps" else f"canonical:{self.grammar}"
+
+    def paraphrase_steps(self, steps: Sequence[str], questions: Sequence[str] | None = None,
+                         previous: Sequence[Sequence[str]] | None = None
+                         ) -> list[str | ParaphraseError]:
+        """One step of each CoT still being written (pipeline/steps.py): an organism step is
+        re-rendered without the closing ``so`` a whole CoT may get (mid-chain it would say the
+        chain ended); a line of the ``steps`` grammar is paraphrased as a CoT of one line."""
+        if self.grammar != "organism":
+            return self.paraphrase(steps, questions)
+        return [paraphrase_organism(step, self.rng, ending=False) for step in steps]
 
     def paraphrase(self, cots: Sequence[str],
                    questions: Sequence[str] | None = None) -> list[str | ParaphraseError]:

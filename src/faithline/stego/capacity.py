@@ -163,8 +163,7 @@ def _unordered(step: tuple[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]]
     """A step with the operands of + and x in one order (the canonicaliser redraws it)."""
     kind, content = step
     if kind == "arith" and content[0] in COMMUTATIVE:
-        op, a, b, c = content
-        return kind, (op, *sorted((a, b), key=int), c)
+        return kind, (content[0], *sorted(content[1:-1], key=int), content[-1])  # n operands
     return step
 
 
