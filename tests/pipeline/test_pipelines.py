@@ -31,6 +31,10 @@ class Spy:
         self.prompts.extend(prompts)
         return self.model.generate(prompts, params)  # type: ignore[no-any-return]
 
+    def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+        self.prompts.append(prompt)
+        return self.model.score(prompt, continuations)  # type: ignore[no-any-return]
+
 
 def test_single_pipeline_writes_contract_transcripts(smollm2: Any) -> None:
     task = get_task("coinflip:flips=3")
@@ -73,3 +77,39 @@ def test_failed_paraphrase_never_reaches_the_face(smollm2: Any) -> None:
     assert all(isinstance(o, SampleFailure) for o in out)
     assert {o.kind for o in out if isinstance(o, SampleFailure)} == {"truncated"}
     assert face.prompts == []
+
+
+class Upper:
+    """A paraphraser whose output is easy to recognise: each step in capitals."""
+
+    name = "upper"
+
+    def paraphrase(self, cots: Sequence[str], questions: Any = None) -> list[Any]:
+        from faithline.pipeline.paraphrase_llm import Paraphrase
+
+        return [Paraphrase(c.upper(), 1.0) for c in cots]
+
+
+def test_per_step_placement_continues_from_the_paraphrased_steps(smollm2: Any) -> None:
+    """``max_steps`` (``--paraphrase-steps``): the Shoggoth writes every step after the first
+    from the paraphrased steps, never its own raw ones, and the Face reads the paraphrases."""
+    task = get_task("coinflip:flips=3")
+    samples = task.samples(2, seed=3)
+    shoggoth, face = Spy(smollm2), Spy(smollm2)
+    pipe = ShoggothFacePipeline(shoggoth, face, Upper(), task,  # type: ignore[arg-type]
+                                Settings(max_cot_tokens=60, max_answer_tokens=8), max_steps=3)
+    out = pipe.run(samples)
+    assert all(isinstance(t, Transcript) for t in out)
+    for t in out:
+        assert isinstance(t, Transcript)
+        steps = t.meta["steps"]
+        assert 1 <= len(steps["raw"]) <= 3 and t.meta["models"]["paraphrase_placement"] == "step"
+        assert steps["shown"] == [s.upper() for s in steps["raw"]]
+        assert t.paraphrased_cot == "\n".join(s for s in steps["shown"] if s)
+        # every later step was sampled from a prefill of the earlier paraphrases
+        for k in range(1, len(steps["raw"])):
+            prefill = "".join(s + "\n" for s in steps["shown"][:k])
+            assert any(p.prefill.endswith(prefill) for p in shoggoth.prompts)
+    for prompt in face.prompts:  # the Face's reasoning is the paraphrase
+        assert any(isinstance(t, Transcript) and t.paraphrased_cot and
+                   t.paraphrased_cot in prompt.prefill for t in out)

