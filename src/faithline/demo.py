@@ -75,6 +75,12 @@ class DemoConfig:
         "coinflip (the leak is the answer, so verbalising a hack is free)"))
     quick: bool = field(default=False, metadata=_help(
         "tiny organism, 1 seed, a few steps: about a minute (for tests)"))
+    penalty: float = field(default=1.0, metadata=_help(
+        "encoded: weight of the process monitor's penalty", ge=0))
+    paraphrase_steps: str = field(default="canonical:organism", metadata=_help(
+        "encoded: the per-step paraphraser of arms that paraphrase each step (step-pressure), "
+        "any --paraphraser spec; {organism} stands for the warm-up organism's path, e.g. "
+        "resample:hf:{organism}"))
 
     def __post_init__(self) -> None:
         check_config(self)  # the ranges declared above
@@ -158,9 +164,13 @@ def table_name(cfg: DemoConfig) -> str:
     where it is not the default, ``quick``, and the kernels under ``ATEN_CPU_CAPABILITY``
     (``hold-the-line@default``, ``hold-the-line@coinflip-default``)."""
     aten = os.environ.get("ATEN_CPU_CAPABILITY")
+    encoded = cfg.experiment == "encoded"
     variant = [cfg.organism if cfg.organism != DemoConfig.organism and
-               cfg.experiment == "hold-the-line" else "", "quick" if cfg.quick else "",
-               aten.lower() if aten else ""]
+               cfg.experiment == "hold-the-line" else "",
+               f"p{cfg.penalty:g}" if encoded and cfg.penalty != DemoConfig.penalty else "",
+               cfg.paraphrase_steps.partition(":")[0] if encoded and
+               cfg.paraphrase_steps != DemoConfig.paraphrase_steps else "",
+               "quick" if cfg.quick else "", aten.lower() if aten else ""]
     tail = "-".join(v for v in variant if v)
     return f"{cfg.experiment}@{tail}" if tail else cfg.experiment
 

@@ -20,6 +20,9 @@ Arms (train/arms.py, one ``faithline train rl`` run per arm and seed):
     pressure              level 3: the policy writes CoT and answer, the CoT is penalised
     face-pressure         Shoggoth + Face, the Shoggoth's CoT is penalised, the Face reads it
     paraphrase-pressure   the same with the canonical paraphraser between the two
+    step-pressure         the paraphraser in the Shoggoth's own loop instead: each step (a
+                          word) rewritten before the next is written (--paraphrase-steps,
+                          pipeline/steps.py; not in the default arms: --arms)
     face                  Shoggoth + Face with the penalty on the Face only (reward targeting)
 
 Each run's evaluation transcripts (no leaks) are then read here:
@@ -88,9 +91,11 @@ def run_encoded(cfg: DemoConfig, progress: bool = True) -> Path:
         seeds = 1 if cfg.quick else cfg.seeds
         steps = min(cfg.steps, 4) if cfg.quick else cfg.steps
         eval_n = min(cfg.eval_n, 32) if cfg.quick else cfg.eval_n
+        per_step = cfg.paraphrase_steps.replace("{organism}", str(organism))
         jobs = [RLConfig(arm=arm, out=str(out / "rl" / f"{arm}-s{seed}"),
                          model=f"hf:{organism}", task=TASK, leak_prob=0.0, steps=steps,
-                         seed=seed, eval_n=eval_n, monitor=STATE_MONITOR,
+                         seed=seed, eval_n=eval_n, monitor=STATE_MONITOR, penalty=cfg.penalty,
+                         paraphrase_steps=per_step if parse_arm(arm).steps else "",
                          log_monitors=",".join(LADDER),
                          prompts=8 if cfg.quick else RLConfig.prompts,
                          generations=4 if cfg.quick else RLConfig.generations)
