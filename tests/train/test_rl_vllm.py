@@ -1,4 +1,5 @@
-"""``faithline train rl --vllm`` on SmolLM2-135M: rollouts on TRL's colocated vLLM engine.
+"""``faithline train rl --vllm`` on SmolLM2-135M: rollouts on TRL's colocated vLLM engine
+(whole completions, and per-step with ``--paraphrase-steps``).
 
 Runs in the second venv (``make test-vllm``, so in CI; marked ``vllm``; a missing vLLM fails it
 under ``FAITHLINE_REQUIRE_VLLM=1``). It checks what makes vLLM rollouts correct rather than
@@ -65,6 +66,31 @@ def test_train_rl_vllm_two_steps_on_smollm2(tmp_path: Path,
     run = Run.load(out)
     assert run.info["config"]["vllm"] is True
     assert len(run.transcripts()) == 2 and run.metrics()["steps"] == 2
+
+
+@pytest.mark.vllm
+def test_per_step_rollouts_on_the_engine(tmp_path: Path) -> None:
+    """``--paraphrase-steps`` on vLLM: every step is sampled on TRL's engine from the spliced
+    ids, and TRL re-scores each (rollout, step) row to the engine's logprobs (9e-6 here: the
+    row's context is the one the step was sampled in)."""
+    if importlib.util.find_spec("vllm") is None:
+        if os.environ.get("FAITHLINE_REQUIRE_VLLM") == "1":
+            pytest.fail("vllm is not installed, and FAITHLINE_REQUIRE_VLLM=1 (make test-vllm)")
+        pytest.skip("needs vllm: make setup-vllm (or pip install 'faithline[vllm]')")
+    from faithline.cli.main import main
+
+    out = tmp_path / "rl"
+    assert main(["train", "rl", "--vllm", "--model", "builtin:smollm2-135m", "--task",
+                 "coinflip:flips=3", "--arm", "face", "--paraphrase-steps", "none",
+                 "--max-steps", "3", "--steps", "2", "--prompts", "2", "--generations", "2",
+                 "--max-new-tokens", "24", "--eval-n", "2", "--save-every", "2", "--quiet",
+                 "--out", str(out)]) == 0
+    logs = json.loads((out / "trl" / "checkpoint-2" / "trainer_state.json").read_text())[
+        "log_history"]
+    diffs = [r[k] for r in logs for k in r if "logp_difference/mean" in k]
+    assert len(diffs) == 2 and all(math.isfinite(d) and d < 0.01 for d in diffs), diffs
+    ts = Run.load(out).transcripts()
+    assert ts and all(1 <= len(t.meta["steps"]["raw"]) <= 3 for t in ts)
 
 
 @pytest.mark.parametrize("name,kind", [("ddp", "MULTI_GPU"), ("deepspeed_zero2", "DEEPSPEED"),
