@@ -161,16 +161,19 @@ def answer_options(cfg: DemoConfig) -> int:
 
 def table_name(cfg: DemoConfig) -> str:
     """The results table a demo run fills: the experiment, then as its variant the organism
-    where it is not the default, ``quick``, and the kernels under ``ATEN_CPU_CAPABILITY``
-    (``hold-the-line@default``, ``hold-the-line@coinflip-default``)."""
+    where it is not the default, encoded's penalty weight and arms (``step-PARAPHRASER`` when
+    an arm paraphrases per step), ``quick``, and the kernels under ``ATEN_CPU_CAPABILITY``
+    (``hold-the-line@default``, ``hold-the-line@coinflip-default``, ``encoded@step-canonical``)."""
     aten = os.environ.get("ATEN_CPU_CAPABILITY")
     encoded = cfg.experiment == "encoded"
+    arms = "" if cfg.arms == DemoConfig.arms else "arms"  # another set of arms: its own table
+    if encoded and any(parse_arm(a).steps for a in cfg.arm_list()):
+        arms = "step-" + cfg.paraphrase_steps.partition(":")[0]  # and which paraphraser
     variant = [cfg.organism if cfg.organism != DemoConfig.organism and
                cfg.experiment == "hold-the-line" else "",
                f"p{cfg.penalty:g}" if encoded and cfg.penalty != DemoConfig.penalty else "",
-               cfg.paraphrase_steps.partition(":")[0] if encoded and
-               cfg.paraphrase_steps != DemoConfig.paraphrase_steps else "",
-               "quick" if cfg.quick else "", aten.lower() if aten else ""]
+               arms if encoded else "", "quick" if cfg.quick else "",
+               aten.lower() if aten else ""]
     tail = "-".join(v for v in variant if v)
     return f"{cfg.experiment}@{tail}" if tail else cfg.experiment
 

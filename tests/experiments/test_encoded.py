@@ -149,3 +149,18 @@ def test_an_organism_trains_from_scratch_with_and_without_the_code(
     probe = card["probe"]
     assert 0.0 <= probe["honest_chain_probability"] <= 1.0
     assert ("code_chain_probability" in probe) == (code_prob > 0)
+
+
+def test_each_set_of_arms_and_paraphraser_fills_its_own_table() -> None:
+    """A run with other arms, a per-step paraphraser or another penalty never overwrites the
+    default table (docs/results/encoded.json)."""
+    from faithline.demo import table_name
+
+    steps = "outcome,face-pressure,paraphrase-pressure,step-pressure"
+    assert table_name(DemoConfig(experiment="encoded")) == "encoded"
+    assert table_name(DemoConfig(experiment="encoded", arms=steps)) == "encoded@step-canonical"
+    assert table_name(DemoConfig(experiment="encoded", arms=steps, penalty=0.3,
+                                 paraphrase_steps="learned:organism")) == \
+        "encoded@p0.3-step-learned"
+    assert table_name(DemoConfig(experiment="encoded", arms="outcome,pressure")) == \
+        "encoded@arms"
