@@ -152,17 +152,30 @@ def make_tokenizer(words: Sequence[str]) -> Any:
 # ----- training -------------------------------------------------------------------------------
 def train_learned(cfg: LearnedConfig | None = None, out: Path | None = None, force: bool = False,
                   progress: bool = True) -> Path:
-    """Train (or reuse) the learned paraphraser; returns its directory (HF format + card)."""
+    """Train (or reuse) the learned paraphraser; returns its directory (HF format + card).
+    It trains on one thread: with two, float sums in another order gave other weights, and
+    one surface the tests check ('C then') fell below the fidelity floor (0.64 < 0.9)."""
+    import torch
+
+    cfg = cfg or LearnedConfig()
+    target = Path(out) if out is not None else learned_dir(cfg)
+    if (target / CARD).is_file() and not force:
+        return target
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same weights whatever the machine's core count
+    try:
+        return _train(cfg, target, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: LearnedConfig, target: Path, progress: bool) -> Path:
     import torch
     from tqdm.auto import tqdm
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from faithline.models.hf import save_pretrained_atomic
 
-    cfg = cfg or LearnedConfig()
-    target = Path(out) if out is not None else learned_dir(cfg)
-    if (target / CARD).is_file() and not force:
-        return target
     torch.manual_seed(cfg.seed)
     rows = training_rows(cfg)
     held = rows[: len(rows) // 20]
